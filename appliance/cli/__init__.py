@@ -1,0 +1,48 @@
+"""The `appliance` command: the till's tools for merchants, scripts and technicians.
+
+Exit codes: 0 done; 1 refused by a business rule (the message says why); 2 bad input,
+usage or configuration; 3 the store or its journal is damaged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from appliance import __version__
+from appliance.cli import catalog_cmd, config_cmd, demo, operator_cmd, sale_cmd, shift_cmd, store_cmd
+from appliance.errors import ApplianceError, ConfigError, InputError, StoreError
+
+EXIT_REFUSED, EXIT_INPUT, EXIT_STORE = 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="appliance", description="Point-of-sale appliance tools.")
+    parser.add_argument("--version", action="version", version=f"appliance {__version__}")
+    parser.add_argument("--config", help="configuration file (default: $APPLIANCE_CONFIG or the embedded default)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo_parser = commands.add_parser("demo", help="run a scripted shop day and print its receipts and Z report")
+    demo_parser.set_defaults(func=demo.run)
+    for module in (config_cmd, catalog_cmd, operator_cmd, sale_cmd, shift_cmd, store_cmd):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except StoreError as exc:
+        print(f"store error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except ApplianceError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,105 @@
+"""What every `appliance` command shares: settings, the store, the till, PINs and printing."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from appliance import config
+from appliance.config import Settings
+from appliance.core import members
+from appliance.core.clock import Clock, SystemClock
+from appliance.core.money import parse_amount
+from appliance.core.operators import Operator
+from appliance.core.till import Till
+from appliance.display.document import Element, framed, render_text
+from appliance.display.receipt import ReceiptContext, receipt
+from appliance.errors import AuthenticationFailed, InputError, NotFound
+from appliance.store.db import Store
+
+PAPER = {32: "58 mm", 42: "80 mm", 48: "80 mm"}
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    path = args.config or os.environ.get("APPLIANCE_CONFIG") or None
+    return config.load(path)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.database_path, synchronous=settings.store.synchronous)
+
+
+@contextmanager
+def till_for(args: argparse.Namespace, clock: Clock | None = None) -> Iterator[Till]:
+    settings = settings_from(args)
+    with open_store(settings) as store:
+        yield Till(settings, store, clock or SystemClock())
+
+
+def read_pin(code: str, *, who: str = "operator") -> str:
+    """PINs come from the environment (automation) or a hidden prompt, never from argv (visible in ps)."""
+    env = "APPLIANCE_PIN" if who == "operator" else "APPLIANCE_SUPERVISOR_PIN"
+    pin = os.environ.get(env)
+    if pin is not None:
+        return pin
+    if not sys.stdin.isatty():
+        raise AuthenticationFailed(f"no PIN for {who} {code}: set {env} or run in a terminal")
+    return getpass.getpass(f"PIN for {who} {code}: ")
+
+
+def sign_in(till: Till, code: str) -> Operator:
+    return till.sign_in(code, read_pin(code))
+
+
+def approver(till: Till, code: str | None) -> Operator | None:
+    if not code:
+        return None
+    return till.approve(code, read_pin(code, who="supervisor"))
+
+
+def money(text: str, settings: Settings, what: str = "amount") -> int:
+    return parse_amount(text, settings.currency.exponent, what=what)
+
+
+def receipt_context(till: Till, doc: dict[str, Any], original_receipt: str = "") -> ReceiptContext:
+    conn = till.store.conn
+    try:
+        operator_name = till.operators.get(doc["operator"]).name
+    except NotFound:
+        operator_name = ""
+    name = phone = ""
+    balance = None
+    if doc.get("member_id"):
+        try:
+            member = members.find(conn, doc["member_id"])
+            name, phone = member.name, member.phone
+            if any(p["kind"] == "stored_value" for p in doc["payments"]):
+                balance = members.balance(conn, member.id)
+        except NotFound:
+            pass
+    return ReceiptContext(operator_name, name, phone, original_receipt, balance)
+
+
+def paper(elements: Sequence[Element], widths: Sequence[int]) -> str:
+    """The document as it would come out of the printer, once per paper width, framed."""
+    blocks = []
+    for cells in widths:
+        blocks.append("\n".join(framed(render_text(elements, cells), f" {PAPER[cells]} · {cells} ")))
+    return "\n".join(blocks)
+
+
+def print_receipt(till: Till, doc: dict[str, Any], widths: Sequence[int], original_receipt: str = "") -> None:
+    ctx = receipt_context(till, doc, original_receipt)
+    print(paper(receipt(doc, till.settings, ctx), widths))
+
+
+def parse_quantity_arg(text: str) -> int:
+    """Quantities on the command line are pieces or kilograms ("2", "0.532")."""
+    try:
+        return parse_amount(text, 3, what="quantity")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None

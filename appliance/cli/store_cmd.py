@@ -1,0 +1,42 @@
+"""`appliance journal verify` and `appliance db check`: is the store whole?"""
+
+from __future__ import annotations
+
+import argparse
+
+from appliance.cli.common import open_store, settings_from
+from appliance.store import integrity, journal
+from appliance.errors import StoreError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    jparser = commands.add_parser("journal", help="the hash-chained journal of business events")
+    jsub = jparser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = jsub.add_parser("verify", help="walk the hash chain; name the first bad entry")
+    verify.set_defaults(func=verify_journal)
+    dparser = commands.add_parser("db", help="the local database")
+    dsub = dparser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = dsub.add_parser("check", help="integrity check, journal verify, truncation and migration version")
+    check.set_defaults(func=check_db)
+
+
+def verify_journal(args: argparse.Namespace) -> int:
+    with open_store(settings_from(args)) as store:
+        head = journal.verify(store.conn)
+    print(f"journal ok: {head.seq} entries, head {head.hash.hex()}")
+    return 0
+
+
+def check_db(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    with open_store(settings) as store:
+        report = integrity.check(store.conn)
+    for line in report.lines:
+        print(line)
+    if report.problems:
+        for problem in report.problems:
+            print(f"PROBLEM: {problem}")
+        raise StoreError(f"{len(report.problems)} problem(s) found", where=str(settings.database_path))
+    print("database ok")
+    return 0
+

@@ -1,0 +1,371 @@
+"""The appliance configuration: one TOML file, every key declared once with its default and doc.
+
+Each section is a frozen dataclass; a key's metadata holds its documentation and the
+function that checks a value from the file. Loading rejects unknown sections and keys
+and names the file, the key and the reason, so a technician editing one line on a
+terminal sees exactly what to fix. Without a file, the embedded default (a demo shop on
+simulated devices) is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import tomli_w
+
+from appliance.core.barcode import InstoreLayout
+from appliance.core.money import format_percent, parse_percent
+from appliance.errors import ConfigError, InputError
+
+EMBEDDED = "<embedded default>"
+
+
+# --- value checkers: each takes the raw TOML value and returns the typed value or raises ValueError
+
+
+def _text(max_len: int = 200) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, not {type(value).__name__}")
+        if len(value) > max_len:
+            raise ValueError(f"must be at most {max_len} characters")
+        return value
+
+    return check
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number, not {type(value).__name__}")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, not {value}")
+        return value
+
+    return check
+
+
+def _choice(*options: Any) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(map(repr, options))}, not {value!r}")
+        return value
+
+    return check
+
+
+def _pattern(regex: str, hint: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text()(value)
+        if not re.fullmatch(regex, text):
+            raise ValueError(f"{hint}, not {value!r}")
+        return text
+
+    return check
+
+
+def _percent(value: Any) -> int:
+    if not isinstance(value, str):
+        raise ValueError('must be a percentage in quotes, like "13%"')
+    try:
+        return parse_percent(value)
+    except InputError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _tax_classes(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError('must be a table of class = "rate%", like { standard = "13%" }')
+    classes = {}
+    for name, rate in value.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+            raise ValueError(f"class name {name!r} must be lowercase letters, digits or _")
+        try:
+            classes[name] = _percent(rate)
+        except ValueError as exc:
+            raise ValueError(f"class {name!r}: {exc}") from None
+    return classes
+
+
+def _zone(value: Any) -> str:
+    text = _text()(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a known time zone (like 'Asia/Shanghai')") from None
+    return text
+
+
+def _layouts(value: Any) -> tuple[InstoreLayout, ...]:
+    if not isinstance(value, list):
+        raise ValueError('must be a list of layouts, like ["22IIIIIWWWWWC"]')
+    layouts = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"layout {item!r} must be a string")
+        layouts.append(InstoreLayout(item))
+    return tuple(layouts)
+
+
+def _key(default: Any, doc: str, check: Callable[[Any], Any], show: Callable[[Any], Any] | None = None) -> Any:
+    """Declare a key: `default` is the typed value, `check` reads a file value, `show` writes one back."""
+    metadata = {"doc": doc, "check": check, "show": show}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+
+# --- sections
+
+
+@dataclass(frozen=True)
+class Shop:
+    name: str = _key("演示便利店 Demo Mart", "Shop name, first line of every receipt.", _text(64))
+    address: str = _key("上海市南京东路1号 1 Nanjing Rd E", "Address printed under the name.", _text(120))
+    tax_id: str = _key("91310000MA1DEMO01X", "Tax registration number printed on receipts.", _text(40))
+    phone: str = _key("021-5555-0100", "Phone number printed on receipts (may be empty).", _text(40))
+    footer: str = _key("谢谢惠顾 Thank you!", "Closing line of every receipt.", _text(120))
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str = _key(
+        "T01",
+        "Terminal id, 1-8 capital letters or digits, unique in the shop; it starts every receipt number.",
+        _pattern(r"[A-Z0-9]{1,8}", "must be 1-8 capital letters or digits"),
+    )
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str = _key("CNY", "ISO 4217 currency code.", _pattern(r"[A-Z]{3}", "must be three capital letters"))
+    exponent: int = _key(2, "Digits after the decimal point (2 for CNY, USD, EUR; 0 for JPY).", _integer(0, 4))
+    symbol: str = _key("¥", "Symbol printed before totals.", _text(4))
+
+
+@dataclass(frozen=True)
+class Tax:
+    mode: str = _key(
+        "inclusive",
+        '"inclusive": shelf prices include tax (the tax is shown as contained); "exclusive": tax is added at the total.',
+        _choice("inclusive", "exclusive"),
+    )
+    rounding: str = _key(
+        "line",
+        '"line": tax is rounded on each line; "total": once per rate on the sum of its lines.',
+        _choice("line", "total"),
+    )
+    classes: dict = _key(
+        {"standard": 1300, "reduced": 900, "zero": 0},
+        'Tax classes and their rates, like { standard = "13%", reduced = "9%" }; products name a class.',
+        _tax_classes,
+        lambda classes: {name: format_percent(bp) for name, bp in classes.items()},
+    )
+    default_class: str = _key("standard", "Class of products that name none.", _text(32))
+
+
+@dataclass(frozen=True)
+class Cash:
+    rounding_step: int = _key(
+        10,
+        "Cash totals are rounded to a multiple of this many minor units (1 = no rounding, 10 = 0.10).",
+        _integer(1, 10000),
+    )
+    rounding_mode: str = _key(
+        "nearest", 'How cash totals are rounded: "nearest" (halves up), "down" or "up".', _choice("nearest", "down", "up")
+    )
+
+
+@dataclass(frozen=True)
+class Time:
+    zone: str = _key("Asia/Shanghai", "IANA time zone of the shop; receipts and business days use it.", _zone)
+    cutover_hour: int = _key(
+        4, "Hour (0-23) when the business day changes; a sale at 01:30 belongs to the day before.", _integer(0, 23)
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    width: int = _key(48, "Characters per line: 32 for 58 mm paper, 42 or 48 for 80 mm.", _choice(32, 42, 48))
+
+
+@dataclass(frozen=True)
+class Sale:
+    discount_limit: int = _key(
+        1000, "A line or basket discount above this share of the price needs a supervisor.", _percent, format_percent
+    )
+    price_override_limit: int = _key(
+        1000, "A price override that moves the price by more than this needs a supervisor.", _percent, format_percent
+    )
+    max_quantity: int = _key(999, "Largest quantity (pieces or kilograms) on one line.", _integer(1, 100000))
+    return_days: int = _key(30, "Returns of receipts older than this many days need a supervisor.", _integer(0, 3650))
+
+
+@dataclass(frozen=True)
+class Barcode:
+    instore: tuple = _key(
+        (InstoreLayout("21IIIIIPPPPPC"), InstoreLayout("22IIIIIWWWWWC")),
+        "In-store EAN-13 layouts (prefix digits, I item code, P price, W grams, X ignored, C check).",
+        _layouts,
+        lambda layouts: [layout.pattern for layout in layouts],
+    )
+
+
+@dataclass(frozen=True)
+class Security:
+    pin_attempts: int = _key(5, "Wrong PINs in a row before an operator is locked out.", _integer(1, 20))
+    lockout_minutes: int = _key(15, "How long a locked-out operator waits (a supervisor can unlock).", _integer(1, 1440))
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: str = _key("var", "Folder for the database and queues; relative to the config file's folder.", _text(400))
+    database: str = _key("", 'SQLite file; empty means "appliance.db" in data_dir.', _text(400))
+
+
+@dataclass(frozen=True)
+class Store:
+    synchronous: str = _key(
+        "FULL",
+        'SQLite synchronous level: "FULL" makes a completed sale survive a power cut; "NORMAL" is faster but may lose the last sales.',
+        _choice("FULL", "NORMAL"),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    shop: Shop = field(default_factory=Shop)
+    device: Device = field(default_factory=Device)
+    currency: Currency = field(default_factory=Currency)
+    tax: Tax = field(default_factory=Tax)
+    cash: Cash = field(default_factory=Cash)
+    time: Time = field(default_factory=Time)
+    receipt: Receipt = field(default_factory=Receipt)
+    sale: Sale = field(default_factory=Sale)
+    barcode: Barcode = field(default_factory=Barcode)
+    security: Security = field(default_factory=Security)
+    paths: Paths = field(default_factory=Paths)
+    store: Store = field(default_factory=Store)
+    source: str = EMBEDDED
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def database_path(self) -> Path:
+        data_dir = self.base_dir / self.paths.data_dir
+        return data_dir / self.paths.database if self.paths.database else data_dir / "appliance.db"
+
+    def tax_rate(self, tax_class: str) -> int:
+        return self.tax.classes[tax_class or self.tax.default_class]
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(_as_table(self))
+
+
+SECTIONS: dict[str, type] = {
+    f.name: f.type if isinstance(f.type, type) else globals()[f.type]
+    for f in dataclasses.fields(Settings)
+    if f.name not in ("source", "base_dir")
+}
+
+
+def documented_keys() -> list[tuple[str, str, Any, str]]:
+    """(section, key, default as written in TOML, doc) for every key: the docs are tested against it."""
+    rows = []
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            show = f.metadata["show"]
+            default = _default(f)
+            rows.append((section, f.name, show(default) if show else default, f.metadata["doc"]))
+    return rows
+
+
+def _build_section(cls: type, raw: dict[str, Any], source: str, section: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for name, f in known.items():
+        if name not in raw:
+            continue
+        try:
+            values[name] = f.metadata["check"](raw[name])
+        except ValueError as exc:
+            raise ConfigError(f"{exc}", where=f"{source}: [{section}] {name}") from None
+    for name in raw:
+        if name not in known:
+            raise ConfigError(
+                f"unknown key; known keys are {', '.join(sorted(known))}", where=f"{source}: [{section}] {name}"
+            )
+    return cls(**values)
+
+
+def _cross_checks(settings: Settings) -> None:
+    if settings.tax.default_class not in settings.tax.classes:
+        raise ConfigError(
+            f"{settings.tax.default_class!r} is not one of the tax classes ({', '.join(settings.tax.classes)})",
+            where=f"{settings.source}: [tax] default_class",
+        )
+    prefixes = [layout.prefix for layout in settings.barcode.instore]
+    for i, a in enumerate(prefixes):
+        for b in prefixes[i + 1 :]:
+            if a.startswith(b) or b.startswith(a):
+                raise ConfigError(
+                    f"layouts with prefixes {b!r} and {a!r} overlap; each code must match one layout",
+                    where=f"{settings.source}: [barcode] instore",
+                )
+
+
+def from_mapping(raw: dict[str, Any], *, source: str = EMBEDDED, base_dir: Path | None = None) -> Settings:
+    """Build settings from parsed TOML; every problem is a ConfigError naming the key."""
+    sections = {}
+    for section, value in raw.items():
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"unknown section; known sections are {', '.join(SECTIONS)}", where=f"{source}: [{section}]"
+            )
+        if not isinstance(value, dict):
+            raise ConfigError("must be a [section] table", where=f"{source}: {section}")
+    for section, cls in SECTIONS.items():
+        sections[section] = _build_section(cls, raw.get(section, {}), source, section)
+    settings = Settings(**sections, source=source, base_dir=base_dir or Path.cwd())
+    _cross_checks(settings)
+    return settings
+
+
+def load(path: str | Path | None = None) -> Settings:
+    """Load a config file, or the embedded default when `path` is None."""
+    if path is None:
+        return from_mapping({})
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file: {exc.strerror}", where=str(file)) from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"is not UTF-8 text (byte {exc.start})", where=str(file)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", where=str(file)) from None
+    return from_mapping(raw, source=str(file), base_dir=file.resolve().parent)
+
+
+def _as_table(settings: Settings) -> dict[str, dict[str, Any]]:
+    table = {}
+    for section in SECTIONS:
+        obj = getattr(settings, section)
+        entries = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            show = f.metadata["show"]
+            entries[f.name] = show(value) if show else value
+        table[section] = entries
+    return table

@@ -1,0 +1,56 @@
+"""Posting a sale document: the single transaction behind "sale complete", a refund or a void.
+
+Within one event it takes the next receipt number, runs each tender's side effects,
+writes the document's rows and its stock moves, and journals the document itself. If
+any step refuses (a voucher used meanwhile on another till), nothing is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Mapping, Sequence
+
+from appliance.core.clock import iso
+from appliance.core.ids import receipt_number
+from appliance.core.tenders import Payment, Tender
+from appliance.store import documents
+from appliance.store.db import Store
+
+STOCK_SIGN = {"sale": -1, "return": 1, "void": 1, "cancel": 0}
+
+
+def post(
+    store: Store,
+    *,
+    event_kind: str,
+    doc: dict[str, Any],
+    payments: Sequence[Payment],
+    tenders: Mapping[str, Tender],
+    at: datetime,
+    restock: bool = True,
+    before_commit: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Commit `doc` (without receipt number and payments yet); returns it completed.
+
+    `before_commit` runs last inside the transaction, for updates that belong to the
+    same business event (marking the original of a post-void).
+    """
+    at_text = iso(at)
+    with store.event(event_kind, ref=doc["id"], at=at_text) as event:
+        conn = event.conn
+        doc["receipt_no"] = receipt_number(doc["device"], store.next_counter(conn, f"receipt:{doc['device']}"))
+        doc["payments"] = [payment.as_row(seq) for seq, payment in enumerate(payments, start=1)]
+        for payment in payments:
+            tenders[payment.kind].record(conn, payment, ref=doc["id"], at=at_text)
+        documents.insert(conn, doc, event.seq)
+        sign = STOCK_SIGN[doc["kind"]]
+        if sign and restock:
+            conn.executemany(
+                "INSERT INTO stock_moves (sku, quantity, kind, ref, at) VALUES (?, ?, ?, ?, ?)",
+                [(line["sku"], sign * line["quantity"], doc["kind"], doc["id"], at_text) for line in doc["lines"]],
+            )
+        if before_commit is not None:
+            before_commit(conn)
+        event.payload = doc
+    doc["journal_seq"] = event.seq
+    return doc

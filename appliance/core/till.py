@@ -1,0 +1,417 @@
+"""The till: one terminal's sale engine, from the first scan to the committed receipt.
+
+It holds the signed-in operator and the sale in progress; everything that changes the
+books goes through `posting.post` as one transaction. Every refusal is a typed error
+with a message for the cashier, and leaves the sale as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from appliance.config import Settings
+from appliance.core import members, promotions
+from appliance.core.basket import line_gross
+from appliance.core.catalog import Catalog
+from appliance.core.clock import Clock, business_day, iso
+from appliance.core.ids import uuid7
+from appliance.core.money import div_round_half_up, format_amount
+from appliance.core.operators import Operator, Operators, authorize
+from appliance.core.posting import post
+from appliance.core.sale import Discount, Priced, Sale, SaleLine
+from appliance.core.shifts import Shifts
+from appliance.core.tenders import CashTender, StoredValueTender, Tender, TenderContext, VoucherTender
+from appliance.errors import DomainError, InputError
+from appliance.store.db import Store
+
+
+class Till:
+    def __init__(self, settings: Settings, store: Store, clock: Clock, extra_tenders: dict[str, Tender] | None = None):
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.device = settings.device.id
+        self.catalog = Catalog(store.conn, settings.barcode.instore)
+        self.operators = Operators(
+            store, attempts=settings.security.pin_attempts, lockout_minutes=settings.security.lockout_minutes
+        )
+        self.shifts = Shifts(store, self.device, settings.time.zone, settings.time.cutover_hour)
+        self.tenders: dict[str, Tender] = {
+            "cash": CashTender(settings.cash.rounding_step, settings.cash.rounding_mode),
+            "voucher": VoucherTender(store.conn),
+            "stored_value": StoredValueTender(store.conn),
+            **(extra_tenders or {}),
+        }
+        self.operator: Operator | None = None
+        self.sale: Sale | None = None
+        self._shift_id: str | None = None
+        self._priced: Priced | None = None
+        self.reload_promotions()
+
+    # --- operators
+
+    def sign_in(self, code: str, pin: str) -> Operator:
+        self.operator = self.operators.authenticate(code, pin, at=self.clock.now())
+        return self.operator
+
+    def approve(self, code: str, pin: str) -> Operator:
+        """A supervisor's code and PIN for one action; the result is passed as `approver`."""
+        return self.operators.authenticate(code, pin, at=self.clock.now())
+
+    def sign_out(self) -> None:
+        if self.sale is not None:
+            raise DomainError("finish, suspend or cancel the sale before signing out")
+        self.operator = None
+
+    def require_operator(self) -> Operator:
+        if self.operator is None:
+            raise DomainError("sign in first", code="signed_out")
+        return self.operator
+
+    def reload_promotions(self) -> None:
+        """Promotions are few; they are read once and again when head office changes them."""
+        self.promotions = [
+            promotions.from_row(row)
+            for row in self.store.conn.execute(
+                "SELECT id, kind, name, params, starts_at, ends_at, members_only FROM promotions WHERE active = 1"
+            )
+        ]
+        self._priced = None
+
+    # --- ringing up
+
+    def _require_sale(self) -> Sale:
+        if self.sale is None:
+            raise DomainError("no sale in progress: scan an item to start one", code="no_sale")
+        return self.sale
+
+    def _changed(self) -> None:
+        self._priced = None
+
+    def _check_quantity(self, quantity: int, unit: str, name: str) -> None:
+        if quantity <= 0:
+            raise InputError(f"the quantity of {name} must be more than zero")
+        if unit == "piece" and quantity % 1000:
+            raise InputError(f"{name} is sold by the piece: the quantity must be a whole number")
+        if quantity > self.settings.sale.max_quantity * 1000:
+            raise InputError(f"{quantity // 1000} is more than the {self.settings.sale.max_quantity} allowed on one line")
+
+    def scan(self, code: str, quantity: int | None = None) -> SaleLine:
+        """Add what a code names; `quantity` in thousandths (pieces x 1000, or grams for weighed goods)."""
+        operator = self.require_operator()
+        shift = self.shifts.require_open()
+        found = self.catalog.resolve(code)
+        product = found.product
+        if found.quantity is not None:
+            qty = found.quantity
+        elif quantity is not None:
+            qty = quantity
+        elif product.weighed and found.price is None:
+            raise InputError(f"{product.name} is sold by weight: weigh it or enter the weight", code="needs_weight")
+        else:
+            qty = 1000
+        price, fixed = (found.price, True) if found.price is not None else (product.price, False)
+        if found.price is not None:
+            qty = 1000  # the label carries the line's price
+        self._check_quantity(qty, "kg" if found.price is not None else product.unit, product.name)
+        try:
+            rate = self.settings.tax_rate(product.tax_class)
+        except KeyError:
+            raise DomainError(
+                f"{product.name} has tax class {product.tax_class!r}, which the configuration does not define"
+            ) from None
+        if self.sale is None:
+            now = self.clock.now()
+            self.sale = Sale(id=uuid7(now), started_at=now, operator=operator.code)
+            self._shift_id = shift.id
+        sale = self.sale
+        same = self._mergeable(sale, product.sku) if not fixed and product.unit == "piece" else None
+        if same is not None:
+            self._check_quantity(same.quantity + qty, product.unit, product.name)
+            same.quantity += qty
+            self._changed()
+            return same
+        line = SaleLine(
+            line_no=sale.next_line_no,
+            sku=product.sku,
+            name=product.name,
+            unit=product.unit,
+            category=product.category,
+            tax_rate=rate,
+            cost=product.cost,
+            quantity=qty,
+            regular_price=price,
+            unit_price=price,
+            code=found.code,
+            from_label=found.quantity is not None or found.price is not None,
+            fixed_price=fixed,
+        )
+        sale.next_line_no += 1
+        sale.lines.append(line)
+        self._changed()
+        return line
+
+    @staticmethod
+    def _mergeable(sale: Sale, sku: str) -> SaleLine | None:
+        """Scanning an item again adds to its line, unless that line was changed by hand."""
+        for line in sale.lines:
+            if line.sku == sku and not line.fixed_price and line.discount is None and not line.from_label:
+                return line
+        return None
+
+    def set_quantity(self, line_no: int, quantity: int) -> None:
+        sale = self._require_sale()
+        self._no_payments(sale, "change quantities")
+        line = sale.line(line_no)
+        if line.from_label:
+            raise DomainError(f"line {line_no} comes from a scale label; scan a new label instead")
+        self._check_quantity(quantity, line.unit, line.name)
+        line.quantity = quantity
+        self._changed()
+
+    def void_line(self, line_no: int) -> None:
+        sale = self._require_sale()
+        self._no_payments(sale, "void lines")
+        priced = {p.line.line_no: p.result.amount for p in self.priced().lines}
+        line = sale.line(line_no)
+        sale.lines.remove(line)
+        sale.voided_lines.append((line, priced[line_no]))
+        self._changed()
+
+    def discount_line(self, line_no: int, discount: Discount, approver: Operator | None = None) -> None:
+        sale = self._require_sale()
+        self._no_payments(sale, "give discounts")
+        line = sale.line(line_no)
+        base = next(p for p in self.priced().lines if p.line.line_no == line_no)
+        price = base.result.gross - base.promo_discount
+        self._authorize_discount(discount, price, approver, f"line {line_no}")
+        line.discount = discount
+        self._changed()
+
+    def discount_basket(self, discount: Discount, approver: Operator | None = None) -> None:
+        sale = self._require_sale()
+        self._no_payments(sale, "give discounts")
+        priced = self.priced()
+        price = sum(p.result.gross - p.result.discount for p in priced.lines)
+        self._authorize_discount(discount, price, approver, "the basket")
+        sale.basket_discount = discount
+        self._changed()
+
+    def _authorize_discount(self, discount: Discount, price: int, approver: Operator | None, what: str) -> None:
+        if not discount.reason.strip():
+            raise InputError("give a reason for the discount")
+        if discount.percent < 0 or discount.amount < 0 or (discount.percent and discount.amount):
+            raise InputError("a discount is either a percentage or an amount, and not negative")
+        if not 0 < discount.percent <= 10000 and not discount.amount:
+            raise InputError("the discount must be more than zero (and at most 100%)")
+        if discount.amount > price:
+            raise InputError(f"the discount is more than the price of {what}")
+        value = discount.of(price)
+        limit = div_round_half_up(price * self.settings.sale.discount_limit, 10000)
+        if value > limit:
+            exp = self.settings.currency.exponent
+            who = authorize(
+                "discount.over_limit", self.require_operator(), approver,
+                why=f"{format_amount(value, exp)} off {what} is above the {format_amount(limit, exp)} limit",
+            )
+            if who:
+                self._require_sale().approvals.append(who)
+
+    def override_price(self, line_no: int, price: int, reason: str, approver: Operator | None = None) -> None:
+        sale = self._require_sale()
+        self._no_payments(sale, "change prices")
+        line = sale.line(line_no)
+        if price < 0:
+            raise InputError("a price cannot be negative")
+        if not reason.strip():
+            raise InputError("give a reason for the price change")
+        moved = abs(price - line.regular_price)
+        limit = div_round_half_up(line.regular_price * self.settings.sale.price_override_limit, 10000)
+        who = None
+        if moved > limit:
+            exp = self.settings.currency.exponent
+            who = authorize(
+                "price.override_over_limit", self.require_operator(), approver,
+                why=f"{format_amount(line.regular_price, exp)} to {format_amount(price, exp)} is beyond the limit",
+            )
+            if who:
+                sale.approvals.append(who)
+        line.unit_price = price
+        line.fixed_price = True
+        line.override_by = who or self.require_operator().code
+        line.override_reason = reason.strip()
+        self._changed()
+
+    def attach_member(self, key: str) -> members.Member:
+        sale = self._require_sale()
+        member = members.find(self.store.conn, key)
+        sale.member_id, sale.member_name = member.id, member.name
+        self._changed()
+        return member
+
+    def priced(self) -> Priced:
+        sale = self._require_sale()
+        if self._priced is None:
+            self._priced = sale.price(self.promotions, mode=self.settings.tax.mode, rounding=self.settings.tax.rounding)
+        return self._priced
+
+    @staticmethod
+    def _no_payments(sale: Sale, action: str) -> None:
+        if sale.payments:
+            raise DomainError(f"payments were taken; remove them before you {action}")
+
+    # --- paying
+
+    def remaining(self) -> int:
+        sale = self._require_sale()
+        return self.priced().total + sale.rounding - sale.paid
+
+    def tender_context(self) -> TenderContext:
+        sale = self._require_sale()
+        today = business_day(self.clock.now(), self.settings.time.zone, self.settings.time.cutover_hour)
+        return TenderContext(sale_id=sale.id, member_id=sale.member_id, today=today)
+
+    def pay(self, kind: str, amount: int | None = None, reference: str = "") -> dict[str, Any] | None:
+        """Take a payment; when the sale is paid in full it is committed and its document returned."""
+        sale = self._require_sale()
+        if not sale.lines:
+            raise DomainError("the sale has no items to pay for")
+        tender = self.tenders.get(kind)
+        if tender is None:
+            raise InputError(f"unknown tender {kind!r}; this till takes {', '.join(self.tenders)}")
+        due = self.remaining()
+        if due <= 0:
+            return self._complete()
+        payment = tender.take(due, amount, reference, self.tender_context())
+        if not tender.may_exceed_due and payment.amount > due:
+            raise DomainError(f"{kind} cannot pay more than the {due} due")
+        sale.payments.append(payment)
+        if self.remaining() <= 0:
+            return self._complete()
+        return None
+
+    def remove_payment(self, index: int) -> None:
+        """Give a payment back before the sale completes (cash handed back, voucher returned)."""
+        sale = self._require_sale()
+        if not 0 <= index < len(sale.payments):
+            raise DomainError(f"there is no payment {index + 1}")
+        sale.payments.pop(index)
+
+    def _document(self, kind: str, at: datetime) -> dict[str, Any]:
+        sale = self._require_sale()
+        priced = self.priced()
+        totals = priced.totals
+        lines = []
+        for p in priced.lines:
+            line, result = p.line, p.result
+            notes = []
+            if line.discount is not None:
+                notes.append(line.discount.reason)
+            if line.override_by is not None:
+                regular = format_amount(line.regular_price, self.settings.currency.exponent)
+                notes.append(f"{line.override_reason} (was {regular}, by {line.override_by})")
+            lines.append({
+                "line_no": line.line_no, "sku": line.sku, "name": line.name, "unit": line.unit,
+                "quantity": line.quantity, "unit_price": line.unit_price, "regular_price": line.regular_price,
+                "gross": result.gross, "discount": result.discount, "basket_share": result.basket_share,
+                "amount": result.amount, "tax_rate": line.tax_rate, "tax": result.tax,
+                "cost": line_gross(line.cost, line.quantity), "promo_discount": p.promo_discount,
+                "promotion": p.promotion.name if p.promotion else "", "note": "; ".join(notes),
+                "original_line_no": None,
+            })
+        tendered = sum(p.tendered if p.kind == "cash" else p.amount for p in sale.payments)
+        return {
+            "id": sale.id, "receipt_no": "", "kind": kind, "original_id": None, "shift_id": self._shift_id,
+            "device": self.device, "operator": sale.operator,
+            "approved_by": ",".join(dict.fromkeys(sale.approvals)) or None, "member_id": sale.member_id,
+            "business_day": business_day(at, self.settings.time.zone, self.settings.time.cutover_hour).isoformat(),
+            "started_at": iso(sale.started_at), "completed_at": iso(at),
+            "subtotal": totals.subtotal, "discount": totals.discount, "tax": totals.tax, "total": totals.total,
+            "rounding": sale.rounding if kind == "sale" else 0, "tendered": tendered if kind == "sale" else 0,
+            "change": sum(p.change for p in sale.payments) if kind == "sale" else 0,
+            "line_count": len(lines), "reason": "",
+            "line_voids": len(sale.voided_lines), "line_void_amount": sum(a for _, a in sale.voided_lines),
+            "lines": lines,
+            "taxes": [{"rate": r.rate, "amount": r.amount, "net": r.net, "tax": r.tax} for r in totals.rates],
+            "payments": [],
+        }
+
+    def _complete(self) -> dict[str, Any]:
+        sale = self._require_sale()
+        now = self.clock.now()
+        doc = self._document("sale", now)
+        try:
+            doc = post(self.store, event_kind="sale.completed", doc=doc, payments=sale.payments, tenders=self.tenders, at=now)
+        except DomainError:
+            sale.payments.pop()  # the payment that tried to settle; the cashier takes another tender
+            raise
+        self.sale = None
+        self._changed()
+        return doc
+
+    # --- cancel, suspend, resume
+
+    def cancel(self, reason: str = "") -> dict[str, Any] | None:
+        """Void the sale before payment; it is still recorded (a cancelled receipt) for loss prevention."""
+        sale = self._require_sale()
+        authorize("sale.cancel", self.require_operator())
+        if sale.payments:
+            raise DomainError("hand back the payments taken (remove them) before cancelling the sale")
+        if not sale.lines and not sale.voided_lines:
+            self.sale = None
+            return None
+        now = self.clock.now()
+        doc = self._document("cancel", now)
+        doc["reason"] = reason
+        doc = post(self.store, event_kind="sale.cancelled", doc=doc, payments=[], tenders=self.tenders, at=now)
+        self.sale = None
+        self._changed()
+        return doc
+
+    def suspend(self, label: str = "") -> str:
+        sale = self._require_sale()
+        self._no_payments(sale, "suspend the sale")
+        if not sale.lines:
+            raise DomainError("an empty sale cannot be suspended")
+        now = self.clock.now()
+        total = self.priced().total
+        label = label.strip() or f"{len(sale.lines)} items"
+        with self.store.event("sale.suspended", ref=sale.id, at=iso(now)) as event:
+            event.conn.execute(
+                "INSERT INTO suspended_sales (id, device, operator, label, total, suspended_at, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sale.id, self.device, sale.operator, label, total, iso(now), json.dumps(sale.as_state())),
+            )
+            event.payload = {"id": sale.id, "label": label, "total": total, "lines": len(sale.lines)}
+        self.sale = None
+        self._changed()
+        return sale.id
+
+    def suspended(self) -> list[tuple[str, str, int, str]]:
+        """(id, label, total, suspended_at) of sales waiting to be resumed, oldest first."""
+        return self.store.conn.execute(
+            "SELECT id, label, total, suspended_at FROM suspended_sales WHERE resumed_at IS NULL ORDER BY suspended_at"
+        ).fetchall()
+
+    def resume(self, sale_id: str) -> Sale:
+        operator = self.require_operator()
+        shift = self.shifts.require_open()
+        if self.sale is not None:
+            raise DomainError("finish or suspend the current sale before resuming another")
+        now = self.clock.now()
+        with self.store.event("sale.resumed", ref=sale_id, at=iso(now)) as event:
+            row = event.conn.execute(
+                "SELECT payload FROM suspended_sales WHERE id = ? AND resumed_at IS NULL", (sale_id,)
+            ).fetchone()
+            if row is None:
+                raise DomainError(f"no suspended sale {sale_id} (already resumed?)")
+            event.conn.execute("UPDATE suspended_sales SET resumed_at = ? WHERE id = ?", (iso(now), sale_id))
+            event.payload = {"id": sale_id, "operator": operator.code, "device": self.device}
+        sale = Sale.from_state(json.loads(row[0]))
+        sale.operator = operator.code
+        self.sale = sale
+        self._shift_id = shift.id
+        self._changed()
+        return sale

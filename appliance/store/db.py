@@ -1,0 +1,125 @@
+"""The local SQLite store: opening, pragmas, and the one way to write a business event.
+
+Every business event (a sale, a refund, a shift close...) goes through `Store.event()`:
+its rows, its journal entry and its outbox entry commit together or not at all. With
+`synchronous=FULL` in WAL mode the commit is on disk when `event()` returns, which is
+what lets the till say "sale complete" before a power cut.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from appliance.errors import StoreError
+from appliance.store import journal
+from appliance.store.migrations import migrate
+
+
+@dataclass
+class Event:
+    """A business event being written: rows go through `conn`, `payload` is journaled on exit."""
+
+    conn: sqlite3.Connection
+    kind: str
+    ref: str
+    at: str
+    seq: int  # the journal sequence number this event will have; rows may reference it
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Store:
+    """One connection to the database; the daemon is its only writer, CLI tools may read or write."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            if self.path is not None:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise StoreError(f"the database refused WAL mode (got {mode})", where=str(path))
+            conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'FULL' else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the database: {exc}", where=str(path)) from exc
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        try:
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot migrate the database: {exc}", where=str(path)) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """A transaction; nested blocks become savepoints.
+
+        The outer block takes the write lock at BEGIN (IMMEDIATE) so a transaction that
+        reads then writes never fails half-way because another process wrote first.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            conn.execute("SAVEPOINT nested")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK TO SAVEPOINT nested")
+                    conn.execute("RELEASE SAVEPOINT nested")
+                raise
+            conn.execute("RELEASE SAVEPOINT nested")
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def event(self, kind: str, ref: str, at: str) -> Iterator[Event]:
+        """Write one business event: the caller's rows, then the journal entry and the outbox entry."""
+        with self.atomic() as conn:
+            event = Event(conn=conn, kind=kind, ref=ref, at=at, seq=journal.next_seq(conn))
+            yield event
+            if journal.append(conn, kind=kind, ref=ref, at=at, payload=event.payload) != event.seq:
+                raise StoreError("the journal moved during a transaction; the event was rolled back")
+            conn.execute("INSERT INTO outbox (seq, topic, queued_at) VALUES (?, ?, ?)", (event.seq, kind, at))
+
+    def next_counter(self, conn: sqlite3.Connection, name: str) -> int:
+        """Next value of a named counter (receipt numbers, Z numbers); call inside a transaction."""
+        row = conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def scalar(self, sql: str, params: tuple = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None

@@ -1,0 +1,64 @@
+"""`db check`: SQLite's own integrity check, the journal chain, and what the chain cannot see.
+
+A hash chain detects edits, deletions, insertions and reordering, but not the newest
+entries cut off the end (the shorter chain is still valid). Sales and Z reports record
+the journal sequence number of their event, so a journal that ends before them, or
+entries that no longer match them, show the truncation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from appliance.errors import JournalBroken
+from appliance.store import journal
+from appliance.store.migrations import current_version, latest_version
+
+# (what, SQL counting rows whose journal entry is missing or belongs to something else)
+_REFERENCES = (
+    ("sales", "SELECT count(*) FROM sales s LEFT JOIN journal j ON j.seq = s.journal_seq "
+              "WHERE j.seq IS NULL OR j.ref != s.id"),
+    ("Z reports", "SELECT count(*) FROM shifts s LEFT JOIN journal j ON j.seq = s.z_journal_seq "
+                  "WHERE s.z_journal_seq IS NOT NULL AND (j.seq IS NULL OR j.ref != s.id OR j.kind != 'shift.closed')"),
+    ("outbox entries", "SELECT count(*) FROM outbox o LEFT JOIN journal j ON j.seq = o.seq "
+                       "WHERE j.seq IS NULL OR j.kind != o.topic"),
+)
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def check(conn: sqlite3.Connection) -> Report:
+    report = Report()
+    result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if result == ["ok"]:
+        report.lines.append("sqlite integrity_check: ok")
+    else:
+        report.problems += [f"sqlite integrity_check: {r}" for r in result]
+    fk = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if fk:
+        report.problems.append(f"{len(fk)} row(s) point at rows that do not exist (first: table {fk[0][0]})")
+    version, latest = current_version(conn), latest_version()
+    report.lines.append(f"schema version: {version} (software {latest})")
+    if version != latest:
+        report.problems.append(f"schema version {version} differs from the software's {latest}")
+    try:
+        head = journal.verify(conn)
+        report.lines.append(f"journal: {head.seq} entries verify, head {head.hash.hex()[:16]}")
+    except JournalBroken as exc:
+        report.problems.append(str(exc))
+        head = journal.head(conn)
+    for what, sql in _REFERENCES:
+        bad = conn.execute(sql).fetchone()[0]
+        if bad:
+            report.problems.append(
+                f"{bad} {what} refer to journal entries that are missing or different "
+                f"(the journal ends at {head.seq}: was it truncated or replaced?)"
+            )
+        else:
+            report.lines.append(f"{what}: every one matches its journal entry")
+    return report
