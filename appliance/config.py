@@ -53,7 +53,8 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
 
 def _choice(*options: Any) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
-        if value not in options:
+        # Compare types too: TOML 32.0 == 32 and true == 1 in Python, but neither is a valid width.
+        if not any(type(value) is type(option) and value == option for option in options):
             raise ValueError(f"must be one of {', '.join(map(repr, options))}, not {value!r}")
         return value
 
@@ -71,8 +72,9 @@ def _pattern(regex: str, hint: str) -> Callable[[Any], str]:
 
 
 def _percent(value: Any) -> int:
-    if not isinstance(value, str):
-        raise ValueError('must be a percentage in quotes, like "13%"')
+    # The % sign is required: a bare "13" could as well mean 0.13 as 13 %.
+    if not isinstance(value, str) or not value.strip().endswith("%"):
+        raise ValueError(f'must be a percentage in quotes with a % sign, like "13%", not {value!r}')
     try:
         return parse_percent(value)
     except InputError as exc:
@@ -97,7 +99,7 @@ def _zone(value: Any) -> str:
     text = _text()(value)
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the zone database, like "Asia"
         raise ValueError(f"{text!r} is not a known time zone (like 'Asia/Shanghai')") from None
     return text
 
@@ -332,7 +334,10 @@ def from_mapping(raw: dict[str, Any], *, source: str = EMBEDDED, base_dir: Path 
                 f"unknown section; known sections are {', '.join(SECTIONS)}", where=f"{source}: [{section}]"
             )
         if not isinstance(value, dict):
-            raise ConfigError("must be a [section] table", where=f"{source}: {section}")
+            raise ConfigError(
+                f"must be a table (a [{section}] header with keys under it), not {type(value).__name__}",
+                where=f"{source}: [{section}]",
+            )
     for section, cls in SECTIONS.items():
         sections[section] = _build_section(cls, raw.get(section, {}), source, section)
     settings = Settings(**sections, source=source, base_dir=base_dir or Path.cwd())

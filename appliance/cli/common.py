@@ -18,7 +18,7 @@ from appliance.core.operators import Operator
 from appliance.core.till import Till
 from appliance.display.document import Element, framed, render_text
 from appliance.display.receipt import ReceiptContext, receipt
-from appliance.errors import AuthenticationFailed, InputError, NotFound
+from appliance.errors import AuthenticationFailed, ConfigError, InputError, NotFound, StoreError
 from appliance.store.db import Store
 
 PAPER = {32: "58 mm", 42: "80 mm", 48: "80 mm"}
@@ -29,8 +29,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return config.load(path)
 
 
-def open_store(settings: Settings) -> Store:
-    return Store(settings.database_path, synchronous=settings.store.synchronous)
+def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
+    """Open (or create) the store; `must_exist` for checks, which must not report an empty new file as whole."""
+    path = settings.database_path
+    if must_exist and not path.is_file():
+        raise StoreError("there is no database here (check [paths] in the configuration)", where=str(path))
+    try:
+        return Store(path, synchronous=settings.store.synchronous)
+    except OSError as exc:  # the data folder cannot be created: a configuration problem, not damage
+        raise ConfigError(f"cannot create {path.parent}: {exc.strerror}",
+                          where=f"{settings.source}: [paths] data_dir") from None
 
 
 @contextmanager

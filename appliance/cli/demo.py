@@ -10,18 +10,18 @@ promotions. The journal keeps verifying run after run.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from appliance.cli.common import PAPER, money, paper, print_receipt, settings_from, open_store
-from appliance.core import members, vouchers
+from appliance.core import members, promotions, vouchers
 from appliance.core.barcode import gtin_check_digit
 from appliance.core.catalog_csv import Rules, import_csv
 from appliance.core.clock import ManualClock, iso
 from appliance.core.returns import post_void, return_with_receipt
+from appliance.core.promotions import Promotion
 from appliance.core.sale import Discount
 from appliance.core.till import Till
 from appliance.display.report import shift_report
@@ -36,6 +36,18 @@ def label(prefix: str, item: str, value: int) -> str:
     """An in-store scale label: prefix, 5-digit item code, 5-digit price or grams, check digit."""
     body = f"{prefix}{item}{value:05d}"
     return body + str(gtin_check_digit(body))
+
+
+def demo_promotions(at: datetime) -> list[Promotion]:
+    """The demo shop's offers; the milk special is time-limited (a year from the first run)."""
+    return [
+        Promotion("P01", "multi_price", "饮料任选3件9元 Any 3 drinks 9.00", {"skus": ["COLA330", "SPRITE330"], "n": 3, "price": 900}),
+        Promotion("P02", "buy_get", "薯片买二送一 Chips 2+1 free", {"skus": ["CHIPS70"], "buy": 2, "get": 1}),
+        Promotion("P03", "category_percent", "会员水果9折 Members: fruit -10%", {"category": "fruit", "percent": 1000},
+                  members_only=True),
+        Promotion("P04", "timed_price", "鲜奶限时特价 Milk special", {"sku": "MILK1L", "price": 1080},
+                  starts_at=at - timedelta(days=1), ends_at=at + timedelta(days=365)),
+    ]
 
 
 def _seed(till: Till, at: datetime) -> None:
@@ -60,20 +72,7 @@ def _seed(till: Till, at: datetime) -> None:
         members.top_up(store, member.id, 20000, at=at, ref="demo opening balance")
         print(f"Seeded member 张伟 Zhang Wei ({MEMBER_PHONE}) with 200.00 stored value")
     if not store.scalar("SELECT count(*) FROM promotions"):
-        promos = [
-            ("P01", "multi_price", "饮料任选3件9元 Any 3 drinks 9.00", {"skus": ["COLA330", "SPRITE330"], "n": 3, "price": 900}, False),
-            ("P02", "buy_get", "薯片买二送一 Chips 2+1 free", {"skus": ["CHIPS70"], "buy": 2, "get": 1}, False),
-            ("P03", "category_percent", "会员水果9折 Members: fruit -10%", {"category": "fruit", "percent": 1000}, True),
-            ("P04", "timed_price", "鲜奶限时特价 Milk special", {"sku": "MILK1L", "price": 1080}, False),
-        ]
-        with store.event("promotions.loaded", ref="demo", at=iso(at)) as event:
-            for pid, kind, name, params, members_only in promos:
-                event.conn.execute(
-                    "INSERT INTO promotions (id, kind, name, params, starts_at, ends_at, members_only) "
-                    "VALUES (?, ?, ?, ?, ?, NULL, ?)",
-                    (pid, kind, name, json.dumps(params), iso(at - timedelta(days=1)), int(members_only)),
-                )
-            event.payload = {"ids": [p[0] for p in promos]}
+        promotions.save(store, demo_promotions(at), at=iso(at))
         till.reload_promotions()
         print("Seeded promotions: 3 drinks for 9.00, chips buy 2 get 1, members' fruit -10%, milk special 10.80")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from appliance.cli.common import approver, money, parse_quantity_arg, print_receipt, sign_in, till_for
+from appliance.core.money import format_amount
 from appliance.core.returns import find_receipt, post_void, return_with_receipt, return_without_receipt, returnable
 from appliance.core.till import Till
 from appliance.errors import DomainError, InputError
@@ -72,14 +73,13 @@ def _ensure_shift(till: Till) -> None:
 def run_sale(args: argparse.Namespace) -> int:
     if not any(kind == "scan" for kind, _ in args.steps):
         raise InputError("nothing to sell: give at least one --scan CODE")
+    _check_order(args.steps)
     with till_for(args) as till:
         sign_in(till, args.operator)
         _ensure_shift(till)
         quantity = None
         doc = None
-        for kind, value in args.steps:
-            if doc is not None:
-                raise InputError(f"the sale was already paid in full before --{kind} {value}")
+        for index, (kind, value) in enumerate(args.steps):
             if kind == "qty":
                 quantity = value
             elif kind == "scan":
@@ -91,11 +91,33 @@ def run_sale(args: argparse.Namespace) -> int:
                 till.attach_member(value)
             else:
                 doc = _pay(till, value)
+                if doc is not None and index < len(args.steps) - 1:
+                    # Committed already (a paid sale is never rolled back): show its receipt, then say
+                    # which arguments were not used, so a script does not take them as paid.
+                    print_receipt(till, doc, _widths(till, args))
+                    unused = " ".join(f"--pay {v}" for _, v in args.steps[index + 1 :])
+                    raise InputError(f"the sale was paid in full by --pay {value} and recorded as "
+                                     f"{doc['receipt_no']}; not used: {unused}")
         if doc is None:
             due = till.remaining() if till.sale else 0
-            raise DomainError(f"the sale is not paid in full: {due / 10 ** till.settings.currency.exponent:.{till.settings.currency.exponent}f} still due; nothing was recorded")
+            raise DomainError(f"the sale is not paid in full: {format_amount(due, till.settings.currency.exponent)} "
+                              "still due; nothing was recorded")
         print_receipt(till, doc, _widths(till, args))
     return 0
+
+
+def _check_order(steps: list[tuple[str, object]]) -> None:
+    """Items and the member come before the payments, as at the till; refuse before anything is done."""
+    seen_pay = pending_qty = False
+    for kind, _ in steps:
+        if seen_pay and kind != "pay":
+            raise InputError(f"--{kind} comes after --pay: give every --scan, --qty and --member before the first --pay")
+        if pending_qty and kind != "scan":
+            raise InputError("--qty must be followed by the --scan it counts")
+        seen_pay = seen_pay or kind == "pay"
+        pending_qty = kind == "qty"
+    if pending_qty:
+        raise InputError("--qty must be followed by the --scan it counts")
 
 
 def _pay(till: Till, spec: str):

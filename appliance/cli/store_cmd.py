@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def verify_journal(args: argparse.Namespace) -> int:
-    with open_store(settings_from(args)) as store:
+    with open_store(settings_from(args), must_exist=True) as store:
         head = journal.verify(store.conn)
     print(f"journal ok: {head.seq} entries, head {head.hash.hex()}")
     return 0
@@ -29,7 +29,7 @@ def verify_journal(args: argparse.Namespace) -> int:
 
 def check_db(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    with open_store(settings) as store:
+    with open_store(settings, must_exist=True) as store:
         report = integrity.check(store.conn)
     for line in report.lines:
         print(line)

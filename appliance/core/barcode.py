@@ -78,13 +78,18 @@ def validate_layout(pattern: str) -> None:
     if len(pattern) != 13:
         raise ValueError(f"layout {pattern!r} must have 13 characters, one per EAN-13 digit")
     prefix_len = len(pattern) - len(pattern.lstrip("0123456789"))
-    if prefix_len == 0 or not pattern.startswith("2"):
-        raise ValueError(f"layout {pattern!r} must start with its in-store prefix (20-29)")
+    # GS1 reserves the two-digit prefixes 20-29 for in-store (restricted circulation)
+    # numbers; a one-digit "2" would claim all ten of them for this single layout.
+    if prefix_len < 2 or not pattern.startswith("2"):
+        raise ValueError(f"layout {pattern!r} must start with its in-store prefix, two or more digits from 20-29")
     body = pattern[prefix_len:-1]
     if pattern[-1] != "C":
         raise ValueError(f"layout {pattern!r} must end with C, the check digit")
     if set(body) - set("IPWX"):
-        raise ValueError(f"layout {pattern!r} may only use digits, I, P, W, X and a final C")
+        bad = sorted(set(body) - set("IPWX"))
+        raise ValueError(
+            f"layout {pattern!r}: after the prefix only I, P, W, X and a final C may appear, not {''.join(bad)!r}"
+        )
     if "I" not in body:
         raise ValueError(f"layout {pattern!r} has no item code (I)")
     if ("P" in body) == ("W" in body):

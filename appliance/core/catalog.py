@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from appliance.core.barcode import InstoreLayout, decode_instore, normalize_gtin
+from appliance.core.barcode import InstoreCode, InstoreLayout, decode_instore, normalize_gtin
 from appliance.errors import InputError, NotFound
 
 PRODUCT_COLUMNS = "sku, name, name_en, unit, price, cost, tax_class, category, plu, active"
@@ -44,6 +44,11 @@ class Scan:
     price: int | None = None  # line price, from a price label
 
 
+def canonical_plu(plu: str) -> str:
+    """A PLU without leading zeros: a label says 00123, a spreadsheet keeps 123, both are item 123."""
+    return plu.lstrip("0") or "0"
+
+
 def _product(row: Sequence) -> Product:
     sku, name, name_en, unit, price, cost, tax_class, category, plu, active = row
     return Product(sku, name, name_en, unit, price, cost, tax_class, category, plu, bool(active))
@@ -66,7 +71,11 @@ class Catalog:
         return _product(row) if row else None
 
     def by_plu(self, plu: str) -> Product | None:
-        row = self.conn.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE plu = ?", (plu,)).fetchone()
+        """The product with this item code; import stores PLUs in `canonical_plu` form."""
+        sql = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE plu = ?"
+        row = self.conn.execute(sql, (canonical_plu(plu),)).fetchone()
+        if row is None and canonical_plu(plu) != plu:
+            row = self.conn.execute(sql, (plu,)).fetchone()  # a row written as given, before canonical form
         return _product(row) if row else None
 
     def resolve(self, code: str) -> Scan:
@@ -74,29 +83,41 @@ class Catalog:
         text = code.strip()
         if not text:
             raise InputError("empty code: scan again or type the SKU")
-        product = None
         if text.isascii() and text.isdigit() and len(text) in (8, 12, 13):
-            gtin = normalize_gtin(text)
-            instore = decode_instore(gtin, self.layouts)
-            if instore is not None:
-                product = self.by_plu(instore.item)
-                if product is None:
-                    raise NotFound(f"no product has item code {instore.item} (from in-store label {gtin})")
-                self._check_active(product)
-                if instore.kind == "weight":
-                    if not product.weighed:
-                        raise InputError(f"{product.name} is sold by the piece but the label {gtin} carries a weight")
-                    if instore.value <= 0:
-                        raise InputError(f"the weight label {gtin} shows zero weight")
-                    return Scan(product, gtin, quantity=instore.value)
-                return Scan(product, gtin, price=instore.value)
-            product = self.by_barcode(gtin)
-        if product is None:
-            product = self.by_sku(text)
+            try:
+                gtin = normalize_gtin(text)
+            except InputError:
+                # A SKU may be all digits and as long as a barcode; only when no SKU
+                # matches is the wrong check digit what the operator must hear about.
+                if self.by_sku(text) is None:
+                    raise
+            else:
+                instore = decode_instore(gtin, self.layouts)
+                if instore is not None:
+                    return self._instore(instore)
+                product = self.by_barcode(gtin)
+                if product is not None:
+                    self._check_active(product)
+                    return Scan(product, gtin)  # canonical, so UPC-A and EAN-13 scans give one code
+        product = self.by_sku(text)
         if product is None:
             raise NotFound(f"no product with barcode or SKU {text!r}")
         self._check_active(product)
         return Scan(product, text)
+
+    def _instore(self, instore: InstoreCode) -> Scan:
+        gtin = instore.code
+        product = self.by_plu(instore.item)
+        if product is None:
+            raise NotFound(f"no product has item code {instore.item} (from in-store label {gtin})")
+        self._check_active(product)
+        if instore.kind == "weight":
+            if not product.weighed:
+                raise InputError(f"{product.name} is sold by the piece but the label {gtin} carries a weight")
+            if instore.value <= 0:
+                raise InputError(f"the weight label {gtin} shows zero weight")
+            return Scan(product, gtin, quantity=instore.value)
+        return Scan(product, gtin, price=instore.value)
 
     @staticmethod
     def _check_active(product: Product) -> None:

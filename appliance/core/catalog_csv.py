@@ -8,6 +8,7 @@ also one journal entry. Each bad row is reported with its line, its column and t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import IO, Iterable, Sequence
 
 from appliance.core.barcode import InstoreLayout, decode_instore, normalize_gtin
-from appliance.core.catalog import Catalog
+from appliance.core.catalog import Catalog, canonical_plu
 from appliance.core.money import format_amount, parse_amount
 from appliance.errors import InputError
 from appliance.store.db import Store
@@ -26,6 +27,9 @@ COLUMNS = ("sku", "name", "name_en", "barcodes", "plu", "unit", "price", "cost",
 REQUIRED = ("sku", "name", "unit", "price")
 BARCODE_SEPARATOR = "|"
 MAX_ERRORS = 1000  # a file that bad is reported in part: the first thousand tell the story
+# Far above any shelf price, and far enough below SQLite's 64-bit integers that a line
+# total (price times a quantity in thousandths) cannot overflow either.
+MAX_AMOUNT = 10**12
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,31}")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
@@ -48,10 +52,11 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     errors_truncated: bool = False
     sha256: str = ""
+    bad_lines: set[int] = field(default_factory=set)  # every bad line, also those past MAX_ERRORS
 
     @property
     def skipped_lines(self) -> list[int]:
-        return sorted({e.line for e in self.errors})
+        return sorted(self.bad_lines | {e.line for e in self.errors})
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,10 @@ def _parse_row(values: dict[str, str], rules: Rules) -> tuple[tuple, list[str]]:
     if len(category) > 64:
         raise _RowInvalid("category", "must be at most 64 characters")
     plu = values.get("plu", "").strip() or None
-    if plu is not None and not (plu.isascii() and plu.isdigit() and len(plu) <= 6):
-        raise _RowInvalid("plu", f"{plu!r} must be 1-6 digits (the item code on in-store labels)")
+    if plu is not None:
+        if not (plu.isascii() and plu.isdigit() and len(plu) <= 6):
+            raise _RowInvalid("plu", f"{plu!r} must be 1-6 digits (the item code on in-store labels)")
+        plu = canonical_plu(plu)  # spreadsheets drop the leading zeros a label prints
     active_text = values.get("active", "").strip().lower() or "1"
     if active_text not in _TRUE | _FALSE:
         raise _RowInvalid("active", f"{active_text!r} must be 1/0, true/false or yes/no")
@@ -123,13 +130,28 @@ def _money(values: dict[str, str], column: str, exponent: int, *, required: bool
         raise _RowInvalid(column, exc.message) from None
     if amount < 0:
         raise _RowInvalid(column, f"{text} must not be negative")
+    if amount >= MAX_AMOUNT:
+        raise _RowInvalid(column, f"{text} is too large")
     return amount
 
 
+def _rows(reader) -> Iterable[tuple[int, list[str]]]:
+    """Records with the line each starts on (a quoted field may span lines; line_num is the last)."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"the file cannot be read as CSV: {exc}", where=f"line {start}") from None
+        yield start, row
+
+
 def _records(stream: IO[str], result: ImportResult) -> Iterable[tuple[int, dict[str, str]]]:
-    reader = csv.reader(stream)
+    rows = _rows(csv.reader(stream))
     try:
-        header = next(reader)
+        _, header = next(rows)
     except StopIteration:
         raise InputError("the file is empty; the first line must name the columns", where="line 1") from None
     header = [h.strip().lower() for h in header]
@@ -141,28 +163,30 @@ def _records(stream: IO[str], result: ImportResult) -> Iterable[tuple[int, dict[
         raise InputError(f"missing column {missing[0]!r}; required are {', '.join(REQUIRED)}", where="line 1")
     if len(set(header)) != len(header):
         raise InputError("a column is named twice", where="line 1")
-    for row in reader:
+    for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         result.rows += 1
         if len(row) != len(header):
-            yield reader.line_num, {"__width__": f"has {len(row)} fields, the header has {len(header)}"}
+            yield line, {"__width__": f"has {len(row)} fields, the header has {len(header)}"}
             continue
-        yield reader.line_num, dict(zip(header, row))
+        yield line, dict(zip(header, row))
 
 
 def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str, skip_bad: bool = False) -> ImportResult:
     """Validate and apply a catalog file; returns what happened, raises InputError on an unusable file."""
     data = source.read_bytes() if isinstance(source, Path) else source.read()
     result = ImportResult(sha256=hashlib.sha256(data).hexdigest())
+    body = data.removeprefix(codecs.BOM_UTF8)  # Excel's "CSV UTF-8" starts with one
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = body[: exc.start].count(b"\n") + 1
         raise InputError("the file is not UTF-8 text (save it as 'CSV UTF-8')", where=f"line {line}") from None
     name = source.name if isinstance(source, Path) else "upload"
 
     def error(line: int, column: str, reason: str) -> None:
+        result.bad_lines.add(line)
         if len(result.errors) < MAX_ERRORS:
             result.errors.append(RowError(line, column, reason))
         else:
@@ -170,6 +194,7 @@ def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str,
 
     with store.atomic() as conn:
         conn.execute("CREATE TEMP TABLE import_products (line INTEGER, sku TEXT PRIMARY KEY, name, name_en, unit, price, cost, tax_class, category, plu, active)")
+        conn.execute("CREATE INDEX temp.import_products_plu ON import_products (plu)")
         conn.execute("CREATE TEMP TABLE import_barcodes (line INTEGER, code TEXT PRIMARY KEY, sku TEXT)")
         try:
             for line, values in _records(io.StringIO(text, newline=""), result):
@@ -183,11 +208,18 @@ def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str,
                     continue
                 _stage(conn, line, product, barcodes, error)
             _cross_check(conn, error)
-            bad_lines = result.skipped_lines
-            if bad_lines and not skip_bad:
+            if result.bad_lines and not skip_bad:
                 return result
-            conn.executemany("DELETE FROM temp.import_products WHERE line = ?", [(n,) for n in bad_lines])
-            conn.execute("DELETE FROM temp.import_barcodes WHERE sku NOT IN (SELECT sku FROM temp.import_products)")
+            dropped = 0
+            while len(result.bad_lines) > dropped:
+                # Dropping a bad row may strand a barcode or PLU another row meant to take
+                # from it, so check again until no new row turns bad.
+                dropped = len(result.bad_lines)
+                conn.executemany("DELETE FROM temp.import_products WHERE line = ?", [(n,) for n in result.bad_lines])
+                conn.execute(
+                    "DELETE FROM temp.import_barcodes WHERE sku NOT IN (SELECT sku FROM temp.import_products)"
+                )
+                _cross_check(conn, error)
             result.applied = _apply(store, conn, name, result, at)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.import_products")

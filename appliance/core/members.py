@@ -75,7 +75,7 @@ def post_stored_value(conn: sqlite3.Connection, member_id: str, delta: int, *, r
     """Add a ledger row inside the caller's transaction; refuses to go below zero."""
     new_balance = balance(conn, member_id) + delta
     if new_balance < 0:
-        raise DomainError(f"stored value balance is too low ({balance(conn, member_id)} < {-delta})")
+        raise DomainError("the stored value balance is too low for this payment", code="insufficient")
     conn.execute(
         "INSERT INTO stored_value (member_id, delta, balance, ref, at) VALUES (?, ?, ?, ?, ?)",
         (member_id, delta, new_balance, ref, at),

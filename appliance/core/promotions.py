@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from appliance.core.basket import allocate, line_gross
-from appliance.core.clock import parse_iso
+from appliance.core.clock import iso, parse_iso
 from appliance.core.money import div_round_half_up
 from appliance.errors import InputError
+from appliance.store.db import Store
 
 KINDS = ("timed_price", "multi_price", "buy_get", "category_percent")
 _STAGE = {"timed_price": 0, "multi_price": 1, "buy_get": 1, "category_percent": 2}
@@ -116,6 +117,33 @@ def from_row(row: Sequence) -> Promotion:
         ends_at=parse_iso(ends_at) if ends_at else None,
         members_only=bool(members_only),
     )
+
+
+def save(store: Store, promotions: Sequence[Promotion], *, at: str) -> None:
+    """Add or replace promotions, as one event (head office sends them the same way)."""
+    with store.event("promotions.saved", ref=",".join(p.id for p in promotions)[:200], at=at) as event:
+        for p in promotions:
+            event.conn.execute(
+                "INSERT INTO promotions (id, kind, name, params, starts_at, ends_at, members_only) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+                "name = excluded.name, params = excluded.params, starts_at = excluded.starts_at, "
+                "ends_at = excluded.ends_at, members_only = excluded.members_only, active = 1",
+                (
+                    p.id, p.kind, p.name, json.dumps(p.params, sort_keys=True),
+                    iso(p.starts_at) if p.starts_at else None, iso(p.ends_at) if p.ends_at else None,
+                    int(p.members_only),
+                ),
+            )
+        event.payload = {
+            "promotions": [
+                {
+                    "id": p.id, "kind": p.kind, "name": p.name, "params": p.params, "members_only": p.members_only,
+                    "starts_at": iso(p.starts_at) if p.starts_at else None,
+                    "ends_at": iso(p.ends_at) if p.ends_at else None,
+                }
+                for p in promotions
+            ]
+        }
 
 
 def apply(

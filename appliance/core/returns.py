@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from appliance.core.basket import line_gross, tax_of
 from appliance.core.clock import business_day, iso
 from appliance.core.ids import uuid7
-from appliance.core.money import div_round_half_up
+from appliance.core.money import div_round_half_up, format_quantity
 from appliance.core.operators import Operator, authorize
 from appliance.core.posting import post
 from appliance.core.tenders import Payment, TenderContext
@@ -60,6 +60,10 @@ def returnable(till: Till, original: dict[str, Any]) -> list[Returnable]:
         Returnable(l["line_no"], l["sku"], l["name"], l["unit"], l["quantity"], done.get(l["line_no"], 0))
         for l in original["lines"]
     ]
+
+
+def _qty(thousandths: int, unit: str) -> str:
+    return f"{format_quantity(thousandths)} kg" if unit == "kg" else str(thousandths // 1000)
 
 
 def _part(total: int, quantity: int, done_qty: int, done_part: int, sold: int) -> int:
@@ -113,7 +117,8 @@ def return_with_receipt(
             raise InputError(f"{sold['name']} is sold by the piece: return whole pieces")
         if quantity > left:
             raise DomainError(
-                f"line {line_no} ({sold['name']}): only {left / 1000:g} left to return of {sold['quantity'] / 1000:g} sold",
+                f"line {line_no} ({sold['name']}): only {_qty(left, sold['unit'])} left to return "
+                f"of {_qty(sold['quantity'], sold['unit'])} sold",
                 code="over_return",
             )
         prior = done_parts.get(line_no, dict.fromkeys(PARTS, 0))
@@ -243,7 +248,7 @@ def _return_document(
 
 def _context(till: Till, doc: dict, member_id: str | None) -> TenderContext:
     today = business_day(till.clock.now(), till.settings.time.zone, till.settings.time.cutover_hour)
-    return TenderContext(sale_id=doc["id"], member_id=member_id, today=today)
+    return TenderContext(doc["id"], member_id, today, till.settings.currency.exponent)
 
 
 def _refunds(till: Till, original: dict, total: int, *, refund_to: str, member_id: str | None) -> list[Payment]:

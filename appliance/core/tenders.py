@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from appliance.core import members, vouchers
-from appliance.core.money import div_round_half_up
+from appliance.core.money import div_round_half_up, format_amount
 from appliance.errors import DomainError, InputError
 
 
@@ -49,6 +49,10 @@ class TenderContext:
     sale_id: str
     member_id: str | None
     today: date
+    exponent: int = 2  # the currency's decimals, to state amounts in messages
+
+    def money(self, amount: int) -> str:
+        return format_amount(amount, self.exponent)
 
 
 class Tender(ABC):
@@ -113,10 +117,11 @@ class VoucherTender(Tender):
         voucher = vouchers.find(self.conn, reference)
         vouchers.check_usable(voucher, ctx.today)
         if amount is not None and amount != voucher.value:
-            raise InputError(f"voucher {voucher.code} is worth {voucher.value}; it is taken whole")
+            raise InputError(f"voucher {voucher.code} is worth {ctx.money(voucher.value)}; it is taken whole")
         if voucher.value > due:
             raise DomainError(
-                f"voucher {voucher.code} is worth more than the {due} still due; vouchers give no change",
+                f"voucher {voucher.code} ({ctx.money(voucher.value)}) is worth more than the {ctx.money(due)} "
+                "still due; vouchers give no change",
                 code="exceeds_due",
             )
         return Payment(kind="voucher", amount=voucher.value, reference=voucher.code, effect="redeem")
@@ -150,11 +155,11 @@ class StoredValueTender(Tender):
         available = members.balance(self.conn, ctx.member_id)
         wanted = min(available, due) if amount is None else amount
         if wanted <= 0:
-            raise DomainError(f"the member's stored value balance is {available}", code="insufficient")
+            raise DomainError(f"the member's stored value balance is {ctx.money(available)}", code="insufficient")
         if wanted > available:
-            raise DomainError(f"the member's stored value balance is only {available}", code="insufficient")
+            raise DomainError(f"the member's stored value balance is only {ctx.money(available)}", code="insufficient")
         if wanted > due:
-            raise DomainError(f"only {due} is due; stored value gives no change", code="exceeds_due")
+            raise DomainError(f"only {ctx.money(due)} is due; stored value gives no change", code="exceeds_due")
         return Payment(kind="stored_value", amount=wanted, reference=ctx.member_id, effect="debit")
 
     def refund(self, original: dict[str, Any] | None, amount: int, ctx: TenderContext, *, reversal: bool) -> Payment:

@@ -271,7 +271,7 @@ class Till:
     def tender_context(self) -> TenderContext:
         sale = self._require_sale()
         today = business_day(self.clock.now(), self.settings.time.zone, self.settings.time.cutover_hour)
-        return TenderContext(sale_id=sale.id, member_id=sale.member_id, today=today)
+        return TenderContext(sale.id, sale.member_id, today, self.settings.currency.exponent)
 
     def pay(self, kind: str, amount: int | None = None, reference: str = "") -> dict[str, Any] | None:
         """Take a payment; when the sale is paid in full it is committed and its document returned."""
@@ -286,7 +286,8 @@ class Till:
             return self._complete()
         payment = tender.take(due, amount, reference, self.tender_context())
         if not tender.may_exceed_due and payment.amount > due:
-            raise DomainError(f"{kind} cannot pay more than the {due} due")
+            exp = self.settings.currency.exponent
+            raise DomainError(f"{kind} cannot pay more than the {format_amount(due, exp)} due", code="exceeds_due")
         sale.payments.append(payment)
         if self.remaining() <= 0:
             return self._complete()
@@ -381,7 +382,9 @@ class Till:
         with self.store.event("sale.suspended", ref=sale.id, at=iso(now)) as event:
             event.conn.execute(
                 "INSERT INTO suspended_sales (id, device, operator, label, total, suspended_at, payload) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET device = excluded.device, "
+                "operator = excluded.operator, label = excluded.label, total = excluded.total, "
+                "suspended_at = excluded.suspended_at, payload = excluded.payload, resumed_at = NULL",
                 (sale.id, self.device, sale.operator, label, total, iso(now), json.dumps(sale.as_state())),
             )
             event.payload = {"id": sale.id, "label": label, "total": total, "lines": len(sale.lines)}
