@@ -1,7 +1,8 @@
 """Posting a sale document: the single transaction behind "sale complete", a refund or a void.
 
-Within one event it takes the next receipt number, runs each tender's side effects,
-writes the document's rows and its stock moves, and journals the document itself. If
+Within one event it takes the next receipt number, writes the document's rows, runs
+each tender's side effects (which may refer to those rows), writes the stock moves and
+journals the document itself. If
 any step refuses (a voucher used meanwhile on another till), nothing is written.
 """
 
@@ -40,9 +41,9 @@ def post(
         conn = event.conn
         doc["receipt_no"] = receipt_number(doc["device"], store.next_counter(conn, f"receipt:{doc['device']}"))
         doc["payments"] = [payment.as_row(seq) for seq, payment in enumerate(payments, start=1)]
+        documents.insert(conn, doc, event.seq)
         for payment in payments:
             tenders[payment.kind].record(conn, payment, ref=doc["id"], at=at_text)
-        documents.insert(conn, doc, event.seq)
         sign = STOCK_SIGN[doc["kind"]]
         if sign and restock:
             conn.executemany(

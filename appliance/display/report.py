@@ -17,7 +17,7 @@ def shift_report(report: ShiftReport, settings: Settings) -> list[Element]:
         return format_amount(amount, exp)
 
     def when(text: str) -> str:
-        return local(text, settings.time.zone).strftime("%Y-%m-%d %H:%M")
+        return local(text, settings.time.zone).strftime("%m-%d %H:%M")
 
     shift = report.shift
     title = f"Z 报表 Z REPORT #{report.z_number}" if report.title == "Z" else "X 报表 X REPORT (读数 reading)"
