@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from importlib import resources
 
 import pytest
@@ -163,13 +162,14 @@ BAD_ROWS = [
     ("P1,Name,,,,piece,1,-0.50,,,", "cost", "must not be negative"),
     ("P1,Name,,,,piece,1,x,,,", "cost", "is not a number"),
     ("P1,Name,,,,piece,1,,luxury,,", "tax_class", "'luxury' is not a configured tax class"),
-    ("P1,Name,,,,piece,1,,,," + "c" * 65 + ",", "category", "at most 64"),
+    ("P1,Name,,,,piece,1,,," + "c" * 65 + ",", "category", "at most 64"),
     ("P1,Name,,,12a,kg,1,,,,", "plu", "must be 1-6 digits"),
     ("P1,Name,,,1234567,kg,1,,,,", "plu", "must be 1-6 digits"),
     ("P1,Name,,,１２３,kg,1,,,,", "plu", "must be 1-6 digits"),  # full-width digits
     ("P1,Name,,,,piece,1,,,,maybe", "active", "'maybe' must be 1/0, true/false or yes/no"),
     ("P1,Name,,6900000000015,,piece,1,,,,", "barcodes", "expected 4"),
-    ("P1,Name,,690000000001,,piece,1,,,,", "barcodes", "has 12 digits"),  # 12 digits, bad as UPC-A
+    ("P1,Name,,69000000000,,piece,1,,,,", "barcodes", "has 11 digits"),
+    ("P1,Name,,036000291453,,piece,1,,,,", "barcodes", "UPC-A barcode '036000291453' has check digit 3, expected 2"),
     ("P1,Name,,69000000000X4,,piece,1,,,,", "barcodes", "digits only"),
     ("P1,Name,,6.9E+12,,piece,1,,,,", "barcodes", "digits only"),  # what Excel makes of a barcode
     (f"P1,Name,,{ean('21' + '30001' + '02500')},,piece,1,,,,", "barcodes", "in-store label range"),
@@ -267,19 +267,17 @@ def test_unusable_files_raise_input_error(store, load, data, where, message):
     assert snapshot(store) == before
 
 
-def test_non_utf8_bytes_name_their_line(store, load):
-    data = file_of(GOOD, "P2,Caf\xe9,,,,piece,1,,,,").replace("é".encode(), b"\xe9")  # Latin-1 é
+GBK_ROW = "P2,你好,,,,piece,1,,,,".encode("gbk")  # what a spreadsheet saved as "CSV" (ANSI) holds
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_non_utf8_bytes_name_their_line(store, load, bom):
+    before = snapshot(store)
+    data = bom + file_of(GOOD, "P3,Fine,,,,piece,1,,,,") + GBK_ROW + b"\n"
     with pytest.raises(InputError, match="not UTF-8") as info:
         load(data)
-    assert info.value.where == "line 3"
-
-
-def test_non_utf8_line_is_right_after_a_bom(load):
-    data = b"\xef\xbb\xbf" + file_of(GOOD, "P2,\xc4\xe3\xba\xc3,,,,piece,1,,,,".encode("latin-1").decode("latin-1"))
-    data = b"\xef\xbb\xbf" + HEADER.encode() + b"\n" + GOOD.encode() + b"\nP2,\xc4\xe3\xba\xc3,,,,piece,1,,,,\n"  # GBK
-    with pytest.raises(InputError) as info:
-        load(data)
-    assert info.value.where == "line 3"
+    assert info.value.where == "line 4"
+    assert snapshot(store) == before
 
 
 # --- what spreadsheets write
@@ -497,13 +495,9 @@ def test_twenty_thousand_rows(store, load, catalog):
         f"{'kg' if i % 4 == 0 else 'piece'},{i % 1000}.{i % 100:02d},,standard,cat{i % 50},1"
         for i in range(n)
     ]
-    started = time.perf_counter()
     result = load(file_of(*rows))
-    elapsed = time.perf_counter() - started
     assert result.applied == n and not result.errors
     assert catalog.count() == n
     assert catalog.by_barcode(ean(f"69{12345:010d}")).sku == "SKU12345"
     assert catalog.by_plu("12344").sku == "SKU12344"
     assert len(journal_of(store)) == 1
-    # Not a benchmark (bench/ has those): a generous bound that catches quadratic staging.
-    assert elapsed < 30, f"20,000 rows took {elapsed:.1f} s"

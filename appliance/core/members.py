@@ -16,7 +16,7 @@ from appliance.core.ids import uuid7
 from appliance.errors import DomainError, InputError, NotFound
 from appliance.store.db import Store
 
-_PHONE = re.compile(r"\+?\d{6,15}")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
 
 
 @dataclass(frozen=True)

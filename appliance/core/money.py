@@ -5,9 +5,15 @@ Parsing goes through Decimal only to read text exactly; every result is an int.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from appliance.errors import InputError
+
+# Plain decimal text only: no exponents, no thousands separators, no "inf".
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
+# Far above any till amount and far below SQLite's 64-bit integer limit.
+MAX_MINOR = 10**15
 
 
 def div_round_half_up(numerator: int, denominator: int) -> int:
@@ -28,15 +34,13 @@ def parse_amount(text: str, exponent: int, *, what: str = "amount") -> int:
     1.005 yuan is a typo a merchant must see.
     """
     raw = text.strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InputError(f"{what} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise InputError(f"{what} {text!r} is not a number")
-    scaled = value.scaleb(exponent)
+    if not _DECIMAL.fullmatch(raw):
+        raise InputError(f"{what} {text!r} is not a number (write it like 12.50)")
+    scaled = Decimal(raw).scaleb(exponent)
     if scaled != scaled.to_integral_value():
         raise InputError(f"{what} {text!r} has more than {exponent} decimal places")
+    if abs(scaled) >= MAX_MINOR:
+        raise InputError(f"{what} {text!r} is too large")
     return int(scaled)
 
 

@@ -61,7 +61,7 @@ def hash_pin(pin: str, salt: bytes) -> bytes:
 
 
 def check_pin_format(pin: str) -> None:
-    if not re.fullmatch(r"\d{4,8}", pin):
+    if not re.fullmatch(r"[0-9]{4,8}", pin):
         raise InputError("a PIN is 4 to 8 digits")
 
 
@@ -91,7 +91,7 @@ class Operators:
 
     def add(self, code: str, name: str, role: str, pin: str, *, at: datetime, by: Operator | None) -> Operator:
         """Create an operator; only a manager may, except for the very first (who must be a manager)."""
-        if not re.fullmatch(r"\d{1,8}", code):
+        if not re.fullmatch(r"[0-9]{1,8}", code):
             raise InputError(f"operator code {code!r} must be 1-8 digits")
         if role not in ROLES:
             raise InputError(f"role {role!r} must be one of {', '.join(ROLES)}")

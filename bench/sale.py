@@ -1,0 +1,267 @@
+"""Till benchmark on a large catalog: start-up, scan, sale commit, X/Z report and memory against the issue's targets.
+
+Run: .venv/bin/python bench/sale.py [--products N] [--sales N] [--quick] [--cache DIR]
+
+The catalog database is built once per (product count, schema version) under the cache
+folder and copied for each run, so a second run skips the build. Every sale is a real
+document committed through Till.pay, on the same filesystem as the cache (never tmpfs),
+so synchronous=FULL pays for its fsyncs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script from anywhere, without installing
+
+from appliance import config  # noqa: E402
+from appliance.core.clock import SystemClock, iso  # noqa: E402
+from appliance.core.operators import Operators  # noqa: E402
+from appliance.core.till import Till  # noqa: E402
+from appliance.store.db import Store  # noqa: E402
+from appliance.store.migrations import latest_version  # noqa: E402
+
+SMALL = 1_000  # the catalog start-up is compared with
+MANAGER, CASHIER = ("9001", "9999"), ("1001", "1234")
+BASELINE = [
+    "known peers: minutes to open a till with 300,000 products;",
+    "             up to an hour to close a day of 1,000 orders.",
+]
+
+# Runs in a fresh interpreter: open the store and build the till, then look up random barcodes.
+STARTUP_CHILD = """
+import json, resource, sys, time
+start = time.perf_counter_ns()
+from pathlib import Path
+from appliance import config
+from appliance.core.clock import SystemClock
+from appliance.core.till import Till
+from appliance.store.db import Store
+imported = time.perf_counter_ns()
+path, lookups = Path(sys.argv[1]), sys.argv[2:]
+store = Store(path)
+till = Till(config.from_mapping({}, source="bench", base_dir=path.parent), store, SystemClock())
+ready = time.perf_counter_ns()
+for code in lookups:
+    till.catalog.resolve(code)
+rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"imports_ns": imported - start, "open_ns": ready - imported, "rss_kib": rss_kib}))
+"""
+
+
+def gtin13(n: int) -> str:
+    """A valid EAN-13 for product n, in the 69 prefix (never an in-store 20-29 label)."""
+    body = f"69{n:010d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def build_catalog(path: Path, count: int) -> float:
+    """Write `count` products with one barcode each in one journaled transaction; returns seconds."""
+    settings = config.from_mapping({}, source="bench", base_dir=path.parent)
+    classes = list(settings.tax.classes)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+    start = time.perf_counter_ns()
+    with Store(tmp, synchronous="NORMAL") as store:
+        at = iso(SystemClock().now())
+        with store.event("catalog.imported", ref=f"bench-{count}", at=at) as event:
+            event.conn.executemany(
+                "INSERT INTO products (sku, name, name_en, unit, price, cost, tax_class, category, updated_at) "
+                "VALUES (?, ?, ?, 'piece', ?, ?, ?, ?, ?)",
+                (
+                    (f"P{i:07d}", f"商品 {i}", f"Product {i}", 100 + i * 7919 % 9900, (100 + i * 7919 % 9900) * 6 // 10,
+                     classes[0] if i % 10 else classes[i // 10 % len(classes)], f"cat{i % 500:03d}", at)
+                    for i in range(count)
+                ),
+            )
+            event.conn.executemany(
+                "INSERT INTO barcodes (code, sku) VALUES (?, ?)", ((gtin13(i), f"P{i:07d}") for i in range(count))
+            )
+            event.payload = {"source": "bench/sale.py", "products": count}
+        operators = Operators(store, attempts=5, lockout_minutes=15)
+        now = SystemClock().now()
+        manager = operators.add(MANAGER[0], "Manager", "manager", MANAGER[1], at=now, by=None)
+        operators.add(CASHIER[0], "Cashier", "cashier", CASHIER[1], at=now, by=manager)
+    seconds = (time.perf_counter_ns() - start) / 1e9
+    os.replace(tmp, path)  # build-then-rename: a half-built catalog is never reused
+    return seconds
+
+
+def catalog(cache: Path, count: int) -> tuple[Path, float, bool]:
+    """The cached catalog database for `count` products: (path, build seconds, built now)."""
+    path = cache / f"catalog-{count}-v{latest_version()}.db"
+    meta = path.with_suffix(".json")
+    if path.exists() and meta.exists():
+        return path, json.loads(meta.read_text())["build_s"], False
+    cache.mkdir(parents=True, exist_ok=True)
+    seconds = build_catalog(path, count)
+    meta.write_text(json.dumps({"build_s": seconds}))
+    return path, seconds, True
+
+
+def evict(path: Path) -> None:
+    """Drop the file's pages from the OS page cache, so the next open reads from disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def startup(path: Path, count: int, cold: bool, lookups: int = 2000) -> dict[str, float]:
+    """Open store + Till in a fresh process; wall time from spawn to exit includes Python's start."""
+    if cold:
+        evict(path)
+    rng = random.Random(count)
+    codes = [gtin13(rng.randrange(count)) for _ in range(lookups)]
+    began = time.perf_counter_ns()
+    out = subprocess.run(
+        [sys.executable, "-c", STARTUP_CHILD, str(path), *codes],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )
+    result = json.loads(out.stdout)
+    result["process_ns"] = time.perf_counter_ns() - began
+    return result
+
+
+def percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
+    """p50, p99, max in microseconds."""
+    ordered = sorted(samples_ns)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) / 1e3, p99 / 1e3, ordered[-1] / 1e3
+
+
+def sell(db: Path, count: int, sales: int, synchronous: str, seed: int, close: bool) -> dict:
+    """Ring up `sales` baskets of 1-20 random items through Till and pay cash; optionally run X and Z."""
+    settings = config.from_mapping({}, source="bench", base_dir=db.parent)
+    rng = random.Random(seed)
+    with Store(db, synchronous=synchronous) as store:
+        clock = SystemClock()
+        till = Till(settings, store, clock)
+        cashier = till.sign_in(*CASHIER)
+        till.shifts.open(cashier, 10000, at=clock.now())
+        scans: list[int] = []
+        commits: list[int] = []
+        began = time.perf_counter_ns()
+        for _ in range(sales):
+            for _ in range(rng.randint(1, 20)):
+                code = gtin13(rng.randrange(count))
+                t0 = time.perf_counter_ns()
+                till.scan(code)
+                scans.append(time.perf_counter_ns() - t0)
+            t0 = time.perf_counter_ns()
+            doc = till.pay("cash")
+            commits.append(time.perf_counter_ns() - t0)
+            assert doc is not None and doc["receipt_no"]
+        wall = time.perf_counter_ns() - began
+        result = {"scans": scans, "commits": commits, "wall_ns": wall}
+        if close:
+            manager = till.approve(*MANAGER)
+            t0 = time.perf_counter_ns()
+            x = till.shifts.x_report(cashier, at=clock.now())
+            result["x_ns"] = time.perf_counter_ns() - t0
+            t0 = time.perf_counter_ns()
+            z = till.shifts.close(manager, x.expected_cash, at=clock.now())
+            result["z_ns"] = time.perf_counter_ns() - t0
+            assert z.counts["sale"] == sales, z.counts
+    return result
+
+
+def copy(source: Path, work: Path, name: str) -> Path:
+    target = work / name
+    shutil.copyfile(source, target)
+    return target
+
+
+def row(label: str, value: str, target: str = "", ok: bool | None = None) -> str:
+    verdict = "" if ok is None else ("ok" if ok else "MISSED")
+    return f"{label:<34} {value:>24}   {target:<12} {verdict}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=1_000_000)
+    parser.add_argument("--sales", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="50,000 products, 1,000 sales (a smoke run)")
+    parser.add_argument("--cache", type=Path, default=REPO / "bench" / ".cache")
+    args = parser.parse_args(argv)
+    products, sales = (50_000, 1_000) if args.quick else (args.products, args.sales)
+
+    big, build_s, built = catalog(args.cache, products)
+    small, _, _ = catalog(args.cache, SMALL)
+    work = args.cache / f"run-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"till benchmark: {products:,} products, {sales:,} sales")
+        print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {platform.machine()}, "
+              f"{os.cpu_count()} cpus, work folder {work}")
+        print(f"database {big.stat().st_size / 2**20:,.0f} MiB for {products:,} products\n")
+
+        starts = {}
+        for name, path, count in (("small", small, SMALL), ("big", big, products)):
+            cold = startup(path, count, cold=True)
+            warm = sorted((startup(path, count, cold=False) for _ in range(5)), key=lambda r: r["process_ns"])[2]
+            starts[name] = (cold, warm)
+        print("start-up in a fresh process (first open: the database file evicted from the OS page cache)")
+        print(f"  {'products':>10} {'open+Till first':>16} {'open+Till warm':>15} {'spawn->exit first':>18} "
+              f"{'spawn->exit warm':>17} {'peak RSS':>9}")
+        for name, count in (("small", SMALL), ("big", products)):
+            cold, warm = starts[name]
+            print(f"  {count:>10,} {cold['open_ns'] / 1e6:>13.1f} ms {warm['open_ns'] / 1e6:>12.1f} ms "
+                  f"{cold['process_ns'] / 1e6:>15.0f} ms {warm['process_ns'] / 1e6:>14.0f} ms "
+                  f"{warm['rss_kib'] / 1024:>6.1f} MiB")
+        print("  (spawn->exit = interpreter start + imports + open + Till + 2,000 barcode lookups)\n")
+
+        full = sell(copy(big, work, "full.db"), products, sales, "FULL", seed=1, close=True)
+        normal = sell(copy(big, work, "normal.db"), products, sales, "NORMAL", seed=1, close=False)
+        scan50, scan99, scanmax = percentiles(full["scans"])
+        c50, c99, cmax = percentiles(full["commits"])
+        n50, n99, nmax = percentiles(normal["commits"])
+        cold_big, warm_big = starts["big"]
+
+        print(row("figure", "measured", "target", None))
+        print(row("catalog build (executemany, 1 txn)",
+                  f"{build_s:.1f} s{' (now)' if built else ' (cached)'}", "", None))
+        print(row("start-up, first open", f"{cold_big['process_ns'] / 1e6:.0f} ms", "< 1 s",
+                  cold_big["process_ns"] < 1e9))
+        print(row("start-up, warm", f"{warm_big['process_ns'] / 1e6:.0f} ms", "< 1 s", warm_big["process_ns"] < 1e9))
+        print(row(f"scan -> line added p50 (n={len(full['scans']):,})", f"{scan50:.0f} us", "", None))
+        print(row("scan -> line added p99", f"{scan99:.0f} us", "< 1 ms", scan99 < 1000))
+        print(row("scan -> line added max", f"{scanmax:.0f} us", "", None))
+        print(row("sale commit FULL p50", f"{c50 / 1e3:.2f} ms", "", None))
+        print(row("sale commit FULL p99", f"{c99 / 1e3:.2f} ms", "< 10 ms", c99 < 10_000))
+        print(row("sale commit FULL max", f"{cmax / 1e3:.2f} ms", "", None))
+        print(row("sale commit NORMAL p50/p99/max", f"{n50 / 1e3:.2f}/{n99 / 1e3:.2f}/{nmax / 1e3:.2f} ms", "", None))
+        for mode, run in (("FULL", full), ("NORMAL", normal)):
+            per_s = sales / (run["wall_ns"] / 1e9)
+            commit_s = sales / (sum(run["commits"]) / 1e9)
+            print(row(f"sales/s {mode}", f"{per_s:,.0f} (commits {commit_s:,.0f}/s)", "", None))
+        print(row(f"X report, {sales:,} sales", f"{full['x_ns'] / 1e6:.1f} ms", "< 500 ms", full["x_ns"] < 5e8))
+        print(row(f"Z report (close), {sales:,} sales", f"{full['z_ns'] / 1e6:.1f} ms", "< 500 ms", full["z_ns"] < 5e8))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(row("peak RSS, this process", f"{rss:.0f} MiB", "", None))
+        print(row("peak RSS, start-up child", f"{warm_big['rss_kib'] / 1024:.0f} MiB "
+                  f"({starts['small'][1]['rss_kib'] / 1024:.0f} at {SMALL:,})", "", None))
+        print()
+        print("\n".join(BASELINE))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
