@@ -158,7 +158,8 @@ BAD_ROWS = [
     ("P1,Name,,,,piece,abc,,,,", "price", "is not a number"),
     ("P1,Name,,,,piece,NaN,,,,", "price", "is not a number"),
     ("P1,Name,,,,piece,,,,,", "price", "is empty"),
-    ("P1,Name,,,,piece,1e20,,,,", "price", "too large"),
+    ("P1,Name,,,,piece,1e3,,,,", "price", "is not a number"),
+    ("P1,Name,,,,piece,10000000000.00,,,,", "price", "too large"),  # 10**12 fen: beyond any shelf price
     ("P1,Name,,,,piece,1,-0.50,,,", "cost", "must not be negative"),
     ("P1,Name,,,,piece,1,x,,,", "cost", "is not a number"),
     ("P1,Name,,,,piece,1,,luxury,,", "tax_class", "'luxury' is not a configured tax class"),
@@ -267,7 +268,9 @@ def test_unusable_files_raise_input_error(store, load, data, where, message):
     assert snapshot(store) == before
 
 
-GBK_ROW = "P2,你好,,,,piece,1,,,,".encode("gbk")  # what a spreadsheet saved as "CSV" (ANSI) holds
+# What a spreadsheet saved as plain "CSV" (ANSI) on a Chinese Windows holds; the bad bytes open
+# the line, so a line count that forgets the BOM's three bytes stops before the newline.
+GBK_ROW = "你好,Name,,,,piece,1,,,,".encode("gbk")
 
 
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
@@ -353,7 +356,7 @@ def test_skip_bad_applies_the_good_rows_and_lists_the_bad(store, load, catalog):
     assert payload["applied"] == 2 and payload["skipped_lines"] == [3, 5]
 
 
-def test_skip_bad_with_a_barcode_clash_against_the_database(store, load, demo, catalog):
+def test_skip_bad_with_a_barcode_clash_against_the_database(load, demo, catalog):
     result = load(file_of(f"NEW1,New,,{COLA},,piece,1,,,,", "NEW2,Fine,,,,piece,1,,,,"), skip_bad=True)
     assert result.skipped_lines == [2] and result.applied == 1
     assert catalog.by_sku("NEW1") is None and catalog.by_barcode(COLA).sku == "COLA330"
@@ -378,7 +381,7 @@ def test_skip_bad_does_not_let_a_good_row_take_from_a_dropped_row(store, load, d
     assert catalog.by_barcode(COLA).sku == "COLA330" and catalog.by_sku("COLA330").name == "可口可乐 330ml"
 
 
-def test_more_bad_rows_than_are_reported_are_still_all_skipped(store, load, catalog):
+def test_more_bad_rows_than_are_reported_are_still_all_skipped(load, catalog):
     owners = [f"OLD{i},Old,,{ean(f'690100{i:06d}')},,piece,1,,,," for i in range(MAX_ERRORS + 5)]
     assert load(file_of(*owners)).applied == len(owners)
     # Every row but the last takes a barcode from a product that is not in the file.
@@ -457,7 +460,7 @@ def test_export_writes_every_product_in_import_columns(catalog, demo):
     }
 
 
-def test_export_then_reimport_round_trips(store, settings, catalog, load, demo):
+def test_export_then_reimport_round_trips(catalog, load, demo):
     first = export_text(catalog)
     result = load(first)
     assert result.applied == 25 and not result.errors

@@ -23,6 +23,7 @@ EXTRA = [
     "OLD,停售商品,Discontinued,6900000000205,,piece,1.00,,,,0",
     "OLDKG,停售散装,Discontinued loose,,40001,kg,1.00,,,,0",
     "CHEESE,奶酪,Cheese by weight,,00123,kg,98.00,,,dairy,1",  # the label prints item 00123
+    "TEA_GREEN,绿茶 100%,Green tea,,,piece,5.00,,,drinks,1",
 ]
 
 
@@ -227,6 +228,17 @@ def test_search_by_english_name_ignores_ascii_case(catalog):
 
 def test_search_by_part_of_a_sku(catalog):
     assert skus(catalog.iter_products("330")) == ["COLA330", "SPRITE330"]
+
+
+def test_search_text_is_literal_not_a_like_pattern(catalog):
+    assert skus(catalog.iter_products("_")) == ["TEA_GREEN"]
+    assert skus(catalog.iter_products("100%")) == ["TEA_GREEN"]
+    assert skus(catalog.iter_products("%")) == ["TEA_GREEN"]
+
+
+def test_search_by_upc_a_finds_the_ean13(catalog):
+    assert skus(catalog.iter_products("036000291452")) == ["UPC1"]
+    assert skus(catalog.iter_products("0036000291452")) == ["UPC1"]
 
 
 def test_search_by_whole_barcode(catalog):

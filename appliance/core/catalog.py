@@ -132,12 +132,17 @@ class Catalog:
         sql = f"SELECT {PRODUCT_COLUMNS} FROM products"
         params: list = []
         if search:
-            like = f"%{search}%"
+            # SKUs may contain "_", which LIKE would read as "any character".
+            like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            try:
+                code = normalize_gtin(search)  # a UPC-A finds what its EAN-13 form finds, as in resolve
+            except InputError:
+                code = search
             sql += (
-                " WHERE sku LIKE ? OR name LIKE ? OR name_en LIKE ?"
+                " WHERE sku LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' OR name_en LIKE ? ESCAPE '\\'"
                 " OR sku IN (SELECT sku FROM barcodes WHERE code = ?)"
             )
-            params += [like, like, like, search]
+            params += [like, like, like, code]
         sql += " ORDER BY sku"
         if limit is not None:
             sql += " LIMIT ?"

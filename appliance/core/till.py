@@ -345,9 +345,11 @@ class Till:
         doc = self._document("sale", now)
         try:
             doc = post(self.store, event_kind="sale.completed", doc=doc, payments=sale.payments, tenders=self.tenders, at=now)
-        except DomainError:
-            sale.payments.pop()  # the payment that tried to settle; the cashier takes another tender
-            raise
+        except DomainError as exc:
+            # Nothing was written. Which tender failed is in the message; the cashier hands
+            # the others back and takes payment again from a clean state.
+            sale.payments.clear()
+            raise DomainError(f"{exc.message}; the sale is not complete: take payment again", code=exc.code) from exc
         self.sale = None
         self._changed()
         return doc
