@@ -192,11 +192,14 @@ def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str,
         else:
             result.errors_truncated = True
 
-    with store.atomic() as conn:
-        conn.execute("CREATE TEMP TABLE import_products (line INTEGER, sku TEXT PRIMARY KEY, name, name_en, unit, price, cost, tax_class, category, plu, active)")
-        conn.execute("CREATE INDEX temp.import_products_plu ON import_products (plu)")
-        conn.execute("CREATE TEMP TABLE import_barcodes (line INTEGER, code TEXT PRIMARY KEY, sku TEXT)")
-        try:
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE import_products (line INTEGER, sku TEXT PRIMARY KEY, name, name_en, unit, price, cost, tax_class, category, plu, active)")
+    conn.execute("CREATE INDEX temp.import_products_plu ON import_products (plu)")
+    conn.execute("CREATE TEMP TABLE import_barcodes (line INTEGER, code TEXT PRIMARY KEY, sku TEXT)")
+    try:
+        # Checking and staging reads the store and writes only temporary tables: the till
+        # keeps committing sales meanwhile. The write lock is taken only to apply.
+        with store.atomic(immediate=False):
             for line, values in _records(io.StringIO(text, newline=""), result):
                 if "__width__" in values:
                     error(line, "*", values["__width__"])
@@ -207,23 +210,27 @@ def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str,
                     error(line, bad.column, bad.reason)
                     continue
                 _stage(conn, line, product, barcodes, error)
-            _cross_check(conn, error)
-            if result.bad_lines and not skip_bad:
-                return result
-            dropped = 0
-            while len(result.bad_lines) > dropped:
+        if result.bad_lines and not skip_bad:
+            _cross_check(conn, error)  # report clashes with the store too, in the same pass
+            return result
+        with store.atomic():
+            checked = -1
+            while len(result.bad_lines) > checked:
                 # Dropping a bad row may strand a barcode or PLU another row meant to take
                 # from it, so check again until no new row turns bad.
-                dropped = len(result.bad_lines)
+                checked = len(result.bad_lines)
                 conn.executemany("DELETE FROM temp.import_products WHERE line = ?", [(n,) for n in result.bad_lines])
                 conn.execute(
                     "DELETE FROM temp.import_barcodes WHERE sku NOT IN (SELECT sku FROM temp.import_products)"
                 )
                 _cross_check(conn, error)
-            result.applied = _apply(store, conn, name, result, at)
-        finally:
-            conn.execute("DROP TABLE IF EXISTS temp.import_products")
-            conn.execute("DROP TABLE IF EXISTS temp.import_barcodes")
+                if result.bad_lines and not skip_bad:
+                    return result
+            if conn.execute("SELECT 1 FROM temp.import_products LIMIT 1").fetchone():
+                result.applied = _apply(store, conn, name, result, at)
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.import_products")
+        conn.execute("DROP TABLE IF EXISTS temp.import_barcodes")
     return result
 
 

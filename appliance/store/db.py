@@ -69,11 +69,13 @@ class Store:
         self.close()
 
     @contextmanager
-    def atomic(self) -> Iterator[sqlite3.Connection]:
+    def atomic(self, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
         """A transaction; nested blocks become savepoints.
 
         The outer block takes the write lock at BEGIN (IMMEDIATE) so a transaction that
         reads then writes never fails half-way because another process wrote first.
+        `immediate=False` is for work that only reads the store (and writes temporary
+        tables): it must not keep the till waiting for the write lock.
         """
         conn = self.conn
         if conn.in_transaction:
@@ -87,7 +89,7 @@ class Store:
                 raise
             conn.execute("RELEASE SAVEPOINT nested")
             return
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield conn
         except BaseException:
