@@ -170,3 +170,19 @@ def test_an_event_writes_rows_journal_and_outbox_together_or_not_at_all(store):
         event.payload = {"ok": True}
     assert store.scalar("SELECT topic FROM outbox WHERE seq = ?", (event.seq,)) == "member.added"
     assert store.scalar("SELECT ref FROM journal WHERE seq = ?", (event.seq,)) == "m1"
+
+
+@pytest.mark.parametrize("edit", [
+    "UPDATE sales SET total = total + 100 WHERE rowid = (SELECT min(rowid) FROM sales)",
+    "UPDATE sale_lines SET amount = amount - 1 WHERE sale_id = (SELECT min(sale_id) FROM sale_lines) AND line_no = 1",
+    "UPDATE sale_lines SET quantity = quantity + 1000 WHERE sale_id = (SELECT min(sale_id) FROM sale_lines)",
+    "UPDATE payments SET amount = amount + 1 WHERE sale_id = (SELECT min(sale_id) FROM payments)",
+    "DELETE FROM payments WHERE sale_id = (SELECT min(sale_id) FROM payments)",
+    "UPDATE sales SET change = change + 100 WHERE rowid = (SELECT min(rowid) FROM sales)",
+])
+def test_db_check_catches_sale_rows_edited_after_the_fact(busy, edit):
+    """The chain is intact, but the rows no longer say what was journaled."""
+    _tamper(busy.store.path, edit)
+    assert _verify(busy).seq > 0
+    problems = integrity.check(busy.store.conn).problems
+    assert any("differ from the document journaled" in p for p in problems), problems

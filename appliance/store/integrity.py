@@ -26,6 +26,30 @@ _REFERENCES = (
 )
 
 
+# Sales whose rows say something else than the document journaled with them: a row
+# edited after the fact (the chain itself can still be whole).
+_AGREEMENT = """
+SELECT count(*) FROM sales s JOIN journal j ON j.seq = s.journal_seq AND j.ref = s.id
+WHERE json_extract(j.payload, '$.receipt_no') IS NOT s.receipt_no
+   OR json_extract(j.payload, '$.kind') IS NOT s.kind
+   OR json_extract(j.payload, '$.shift_id') IS NOT s.shift_id
+   OR json_extract(j.payload, '$.total') IS NOT s.total
+   OR json_extract(j.payload, '$.tax') IS NOT s.tax
+   OR json_extract(j.payload, '$.discount') IS NOT s.discount
+   OR json_extract(j.payload, '$.rounding') IS NOT s.rounding
+   OR json_extract(j.payload, '$.tendered') IS NOT s.tendered
+   OR json_extract(j.payload, '$.change') IS NOT s.change
+   OR json_extract(j.payload, '$.line_count') IS NOT s.line_count
+   OR (SELECT count(*) || '/' || coalesce(sum(amount), 0) || '/' || coalesce(sum(quantity), 0)
+       FROM sale_lines l WHERE l.sale_id = s.id)
+      IS NOT (SELECT count(*) || '/' || coalesce(sum(json_extract(value, '$.amount')), 0) || '/'
+              || coalesce(sum(json_extract(value, '$.quantity')), 0) FROM json_each(j.payload, '$.lines'))
+   OR (SELECT count(*) || '/' || coalesce(sum(amount), 0) FROM payments p WHERE p.sale_id = s.id)
+      IS NOT (SELECT count(*) || '/' || coalesce(sum(json_extract(value, '$.amount')), 0)
+              FROM json_each(j.payload, '$.payments'))
+"""
+
+
 @dataclass
 class Report:
     lines: list[str] = field(default_factory=list)
@@ -60,5 +84,12 @@ def check(conn: sqlite3.Connection) -> Report:
                 f"(the journal ends at {head.seq}: was it truncated or replaced?)"
             )
         else:
-            report.lines.append(f"{what}: every one matches its journal entry")
+            report.lines.append(f"{what}: every one has its journal entry")
+    disagree = conn.execute(_AGREEMENT).fetchone()[0]
+    if disagree:
+        report.problems.append(
+            f"{disagree} sale(s) differ from the document journaled with them (rows edited after the sale?)"
+        )
+    else:
+        report.lines.append("sales: totals, lines and payments agree with the journal")
     return report
