@@ -36,9 +36,11 @@ def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
         raise StoreError("there is no database here (check [paths] in the configuration)", where=str(path))
     try:
         return Store(path, synchronous=settings.store.synchronous)
-    except OSError as exc:  # the data folder cannot be created: a configuration problem, not damage
-        raise ConfigError(f"cannot create {path.parent}: {exc.strerror}",
-                          where=f"{settings.source}: [paths] data_dir") from None
+    except StoreError as exc:
+        if exc.code != "data_dir":
+            raise
+        # The folder cannot be created: a configuration problem to fix, not a damaged store.
+        raise ConfigError(f"{exc.message} ({path.parent})", where=f"{settings.source}: [paths] data_dir") from None
 
 
 @contextmanager

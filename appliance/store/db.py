@@ -39,7 +39,12 @@ class Store:
     def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
         self.path = Path(path) if str(path) != ":memory:" else None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the data folder: {exc.strerror}", where=str(self.path.parent), code="data_dir"
+                ) from exc
         try:
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 5000")
