@@ -26,6 +26,8 @@ FIGURES = (
     "Z report (close), 1,000 sales",
     "peak RSS, this process",
     "peak RSS, start-up child",
+    "machine: 16 KiB write+fsync",
+    "machine: fixed Python loop",
     "known peers:",
 )
 
@@ -40,6 +42,8 @@ def test_quick_benchmark_prints_every_figure(tmp_path: Path) -> None:
     lines = run.stdout.splitlines()
     for figure in FIGURES:
         assert any(line.startswith(figure) for line in lines), f"no line for {figure!r} in:\n{run.stdout}"
-    # Start-up is measured on both catalogs, and the work copies are cleaned up.
-    assert any(line.split()[:1] == ["1,000"] for line in lines) and any(line.split()[:1] == ["50,000"] for line in lines)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == []
+    # Start-up is measured on both catalogs; both stay cached for the next run; the work copies are gone.
+    counts = {line.split()[0] for line in lines if line.startswith("  ") and line.split()}
+    assert {"1,000", "50,000"} <= counts, run.stdout
+    assert len(list(tmp_path.glob("catalog-50000-v*.db"))) == 1 and len(list(tmp_path.glob("catalog-1000-v*.db"))) == 1
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]

@@ -56,6 +56,7 @@ while True:
 
 
 def _seed_database(tmp_path: Path) -> Path:
+    """The demo catalog, the staff, and a shift open on terminal T01."""
     settings = make_settings(tmp_path)
     with Store(settings.database_path) as store:
         till = Till(settings, store, SystemClock())
@@ -140,6 +141,7 @@ def _check_reported_sales(conn: sqlite3.Connection, reported: list[tuple[str, st
 
 
 def _check_nothing_half_written(conn: sqlite3.Connection, where: str) -> None:
+    """No sale without its journal and outbox entries, no journaled sale without rows, no orphan rows."""
     without_event = conn.execute(
         "SELECT count(*) FROM sales s LEFT JOIN journal j ON j.seq = s.journal_seq "
         "LEFT JOIN outbox o ON o.seq = s.journal_seq "
@@ -153,7 +155,8 @@ def _check_nothing_half_written(conn: sqlite3.Connection, where: str) -> None:
     assert events_without_sale == 0, f"{where}: {events_without_sale} journaled sales have no rows"
     unjournaled = conn.execute("SELECT count(*) FROM journal j LEFT JOIN outbox o ON o.seq = j.seq WHERE o.seq IS NULL")
     assert unjournaled.fetchone()[0] == 0, f"{where}: journal entries without their outbox entry"
-    for table, key in (("sale_lines", "sale_id"), ("sale_taxes", "sale_id"), ("payments", "sale_id"), ("stock_moves", "ref")):
+    children = (("sale_lines", "sale_id"), ("sale_taxes", "sale_id"), ("payments", "sale_id"), ("stock_moves", "ref"))
+    for table, key in children:
         orphans = conn.execute(
             f"SELECT count(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM sales s WHERE s.id = t.{key})"
         ).fetchone()[0]
@@ -164,20 +167,20 @@ def _check_nothing_half_written(conn: sqlite3.Connection, where: str) -> None:
 def test_killed_till_keeps_every_reported_sale_whole(tmp_path: Path) -> None:
     path = _seed_database(tmp_path)
     rng = random.Random(SEED)
-    reported_before: list[str] = []
+    earlier: list[str] = []  # receipt numbers in the database after the previous round
     total_reported = 0
     for round_no in range(1, ROUNDS + 1):
         where = f"seed={SEED} round={round_no}"
         reported = _run_and_kill(tmp_path, rng, where)
         receipts = _check_database(path, reported, where)
         # Earlier rounds' sales are all still there, in order, and this round's continue the numbering.
-        assert receipts[: len(reported_before)] == reported_before, f"{where}: earlier sales changed"
-        this_round = receipts[len(reported_before):]
+        assert receipts[: len(earlier)] == earlier, f"{where}: earlier sales changed"
+        this_round = receipts[len(earlier):]
         told = [receipt for receipt, _ in reported]
         assert this_round[: len(told)] == told, f"{where}: reported {told} but the database has {this_round}"
         # At most the sale whose receipt line the kill interrupted is committed but unreported.
         assert len(this_round) - len(told) in (0, 1), f"{where}: {this_round} committed, {told} reported"
-        reported_before = receipts
+        earlier = receipts
         total_reported += len(reported)
     assert total_reported > ROUNDS, f"seed={SEED}: the children committed too few sales to test anything"
     with Store(path) as store:
