@@ -182,17 +182,22 @@ def percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
     return statistics.median(ordered) / 1e3, p99 / 1e3, ordered[-1] / 1e3
 
 
-def sell(db: Path, count: int, sales: int, synchronous: str, seed: int, close: bool) -> dict:
-    """Ring up `sales` baskets of 1-20 random items through Till and pay cash; optionally run X and Z."""
+def sell(db: Path, count: int, sales: int, synchronous: str, seed: int, close: bool, idle: bool = False) -> dict:
+    """Ring up `sales` baskets of 1-20 random items through Till and pay cash; optionally run X and Z.
+
+    `idle`: the store runs with checkpoint="idle" and checkpoints between sales, as the
+    daemon does between customers (the checkpoint is timed apart from the commit).
+    """
     settings = config.from_mapping({}, source="bench", base_dir=db.parent)
     rng = random.Random(seed)
-    with Store(db, synchronous=synchronous) as store:
+    with Store(db, synchronous=synchronous, checkpoint="idle" if idle else "auto") as store:
         clock = SystemClock()
         till = Till(settings, store, clock)
         cashier = till.sign_in(*CASHIER)
         till.shifts.open(cashier, 10000, at=clock.now())
         scans: list[int] = []
         commits: list[int] = []
+        checkpoints: list[int] = []
         began = time.perf_counter_ns()
         for _ in range(sales):
             for _ in range(rng.randint(1, 20)):
@@ -204,8 +209,12 @@ def sell(db: Path, count: int, sales: int, synchronous: str, seed: int, close: b
             doc = till.pay("cash")
             commits.append(time.perf_counter_ns() - t0)
             assert doc is not None and doc["receipt_no"]
+            if idle:
+                t0 = time.perf_counter_ns()
+                store.checkpoint()
+                checkpoints.append(time.perf_counter_ns() - t0)
         wall = time.perf_counter_ns() - began
-        result = {"scans": scans, "commits": commits, "wall_ns": wall}
+        result = {"scans": scans, "commits": commits, "checkpoints": checkpoints, "wall_ns": wall}
         if close:
             manager = till.approve(*MANAGER)
             t0 = time.perf_counter_ns()
@@ -242,7 +251,9 @@ def print_startup(starts: dict[int, tuple[dict, dict]]) -> None:
           "peak RSS (VmHWM) after 2,000 random barcode lookups)\n")
 
 
-def print_figures(build: str, starts: dict[int, tuple[dict, dict]], full: dict, normal: dict, floor: tuple) -> None:
+def print_figures(
+    build: str, starts: dict[int, tuple[dict, dict]], full: dict, normal: dict, idle: dict, floor: tuple
+) -> None:
     """The summary table: each figure against the issue's target."""
     sales = len(full["commits"])
     cold, warm = starts[max(starts)]
@@ -261,6 +272,12 @@ def print_figures(build: str, starts: dict[int, tuple[dict, dict]], full: dict, 
     print(row("sale commit FULL p99", f"{c99 / 1e3:.2f} ms", "< 10 ms", c99 < 10_000))
     print(row("sale commit FULL max", f"{cmax / 1e3:.2f} ms"))
     print(row("sale commit NORMAL p50/p99/max", f"{n50 / 1e3:.2f}/{n99 / 1e3:.2f}/{nmax / 1e3:.2f} ms"))
+    i50, i99, imax = percentiles(idle["commits"])
+    k50, k99, kmax = percentiles(idle["checkpoints"])
+    print(row("sale commit FULL, idle checkpoints p50", f"{i50 / 1e3:.2f} ms"))
+    print(row("sale commit FULL, idle checkpoints p99", f"{i99 / 1e3:.2f} ms", "< 10 ms", i99 < 10_000))
+    print(row("sale commit FULL, idle checkpoints max", f"{imax / 1e3:.2f} ms"))
+    print(row("  checkpoint between sales p50/p99/max", f"{k50 / 1e3:.2f}/{k99 / 1e3:.2f}/{kmax / 1e3:.2f} ms"))
     for mode, run in (("FULL", full), ("NORMAL", normal)):
         per_s, commit_s = sales / (run["wall_ns"] / 1e9), sales / (sum(run["commits"]) / 1e9)
         print(row(f"sales/s {mode}", f"{per_s:,.0f} (commits {commit_s:,.0f}/s)"))
@@ -307,8 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         print_startup(starts)
         full = sell(copy(big, work, "full.db"), products, sales, "FULL", seed=1, close=True)
         normal = sell(copy(big, work, "normal.db"), products, sales, "NORMAL", seed=1, close=False)
+        idle = sell(copy(big, work, "idle.db"), products, sales, "FULL", seed=1, close=False, idle=True)
         build = f"{build_s:.1f} s ({'built now' if built else 'cached'})"
-        print_figures(build, starts, full, normal, noise_floor(work))
+        print_figures(build, starts, full, normal, idle, noise_floor(work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

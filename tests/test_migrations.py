@@ -113,3 +113,14 @@ def test_an_unreadable_file_is_a_store_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="garbage.db"):
         Store(path)
+
+
+def test_idle_checkpoint_mode_keeps_checkpoints_out_of_commits(tmp_path):
+    with Store(tmp_path / "i.db", checkpoint="idle") as store:
+        assert store.scalar("PRAGMA wal_autocheckpoint") == 10000
+        with store.event("probe", ref="p", at="2026-01-01T00:00:00.000Z") as event:
+            event.payload = {"n": 1}
+        store.checkpoint()
+        assert (tmp_path / "i.db-wal").exists()
+    with Store(tmp_path / "a.db") as store:
+        assert store.scalar("PRAGMA wal_autocheckpoint") == 1000

@@ -252,3 +252,16 @@ def test_nothing_to_suspend_or_pay(till):
         till.suspend()
     with pytest.raises(DomainError, match="no sale"):
         till.pay("cash")
+
+
+def test_a_shift_closed_meanwhile_stops_the_sale_from_committing(till, supervisor):
+    till.scan(COLA)
+    till.shifts.close(supervisor, 10000, at=till.clock.now())  # e.g. a Z report from the command line
+    with pytest.raises(DomainError, match="shift this sale started in was closed") as err:
+        till.pay("cash", 1000)
+    assert err.value.code == "shift_closed"
+    assert till.store.scalar("SELECT count(*) FROM sales") == 0
+    sale_id = till.suspend()
+    till.shifts.open(till.operator, 0, at=till.clock.now())
+    till.resume(sale_id)
+    assert till.pay("cash", 1000)["total"] == 350

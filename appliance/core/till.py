@@ -101,7 +101,7 @@ class Till:
     def scan(self, code: str, quantity: int | None = None) -> SaleLine:
         """Add what a code names; `quantity` in thousandths (pieces x 1000, or grams for weighed goods)."""
         operator = self.require_operator()
-        shift = self.shifts.require_open()
+        shift_id = self._shift_id if self.sale is not None else self.shifts.require_open().id
         found = self.catalog.resolve(code)
         product = found.product
         if found.quantity is not None:
@@ -125,7 +125,7 @@ class Till:
         if self.sale is None:
             now = self.clock.now()
             self.sale = Sale(id=uuid7(now), started_at=now, operator=operator.code)
-            self._shift_id = shift.id
+            self._shift_id = shift_id
         sale = self.sale
         same = self._mergeable(sale, product.sku) if not fixed and product.unit == "piece" else None
         if same is not None:
@@ -278,6 +278,7 @@ class Till:
         sale = self._require_sale()
         if not sale.lines:
             raise DomainError("the sale has no items to pay for")
+        self._check_shift_still_open()
         tender = self.tenders.get(kind)
         if tender is None:
             raise InputError(f"unknown tender {kind!r}; this till takes {', '.join(self.tenders)}")
@@ -354,6 +355,13 @@ class Till:
         self._changed()
         return doc
 
+    def _check_shift_still_open(self) -> None:
+        """The shift is checked when a sale starts; a Z report taken meanwhile (another tool) ends it."""
+        current = self.shifts.current()
+        if current is None or current.id != self._shift_id:
+            raise DomainError("the shift this sale started in was closed; suspend the sale and open a new shift",
+                              code="shift_closed")
+
     # --- cancel, suspend, resume
 
     def cancel(self, reason: str = "") -> dict[str, Any] | None:
@@ -365,6 +373,7 @@ class Till:
         if not sale.lines and not sale.voided_lines:
             self.sale = None
             return None
+        self._check_shift_still_open()
         now = self.clock.now()
         doc = self._document("cancel", now)
         doc["reason"] = reason
