@@ -72,10 +72,9 @@ class Catalog:
 
     def by_plu(self, plu: str) -> Product | None:
         """The product with this item code; import stores PLUs in `canonical_plu` form."""
-        sql = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE plu = ?"
-        row = self.conn.execute(sql, (canonical_plu(plu),)).fetchone()
-        if row is None and canonical_plu(plu) != plu:
-            row = self.conn.execute(sql, (plu,)).fetchone()  # a row written as given, before canonical form
+        row = self.conn.execute(
+            f"SELECT {PRODUCT_COLUMNS} FROM products WHERE plu = ?", (canonical_plu(plu),)
+        ).fetchone()
         return _product(row) if row else None
 
     def resolve(self, code: str) -> Scan:
