@@ -124,3 +124,18 @@ def test_idle_checkpoint_mode_keeps_checkpoints_out_of_commits(tmp_path):
         assert (tmp_path / "i.db-wal").exists()
     with Store(tmp_path / "a.db") as store:
         assert store.scalar("PRAGMA wal_autocheckpoint") == 1000
+
+
+def test_a_second_process_that_saw_an_old_version_does_not_migrate_twice(tmp_path, monkeypatch):
+    path = tmp_path / "race.db"
+    late = sqlite3.connect(path, isolation_level=None)
+    Store(path).close()  # the first process migrated everything
+    calls = []
+
+    def stale_then_real(conn):
+        calls.append(1)
+        return 0 if len(calls) == 1 else current_version(conn)
+
+    monkeypatch.setattr(migrations, "current_version", stale_then_real)
+    assert migrate(late) == latest_version()  # re-read under the write lock: nothing to do
+    late.close()

@@ -168,3 +168,56 @@ def test_post_void_refused_after_a_return_or_in_a_later_shift(till, supervisor):
     till.shifts.open(till.operator, 0, at=till.clock.now())
     with pytest.raises(DomainError, match="earlier shift"):
         post_void(till, other["receipt_no"], approver=supervisor, reason="x")
+
+
+def test_cash_returned_in_parts_never_exceeds_the_cash_taken(till):
+    till.scan("APPLE", quantity=482)  # 6.17
+    till.scan("APPLE", quantity=482)  # 6.17 on a second weighed line
+    sold = till.pay("cash", 2000)
+    assert (sold["total"], sold["rounding"]) == (1234, -4)  # 12.34 paid with 12.30
+    first = return_with_receipt(till, sold["receipt_no"], [(1, 482)])
+    second = return_with_receipt(till, sold["receipt_no"], [(2, 482)])
+    paid_back = [p["amount"] for doc in (first, second) for p in doc["payments"]]
+    assert paid_back == [620, 610] and sum(paid_back) == 1230
+
+
+def test_two_tills_returning_the_same_receipt_at_once_refund_it_once(till, settings, clock, monkeypatch):
+    """The second till worked out its refund before the first committed: it must be refused."""
+    from appliance.core import returns
+    from appliance.store.db import Store
+    from appliance.core.till import Till as TillClass
+    from tests.conftest import CASHIER
+
+    sold = _sale(till, RICE)
+    real_post = returns.post
+    with Store(settings.database_path) as other_store:
+        other = TillClass(settings, other_store, clock)
+        other.sign_in(*CASHIER)
+
+        def racing_post(store, **kwargs):
+            monkeypatch.setattr(returns, "post", real_post)
+            return_with_receipt(other, sold["receipt_no"], [(1, 1000)])  # the other till wins the race
+            return real_post(store, **kwargs)
+
+        monkeypatch.setattr(returns, "post", racing_post)
+        with pytest.raises(DomainError, match="another till meanwhile") as err:
+            return_with_receipt(till, sold["receipt_no"], [(1, 1000)])
+    assert err.value.code == "changed"
+    assert till.store.scalar("SELECT count(*) FROM sales WHERE original_id = ?", (sold["id"],)) == 1
+
+
+def test_a_post_void_racing_a_return_is_refused(till, supervisor, monkeypatch):
+    from appliance.core import returns
+
+    sold = _sale(till, RICE)
+    real_post = returns.post
+
+    def racing_post(store, **kwargs):
+        monkeypatch.setattr(returns, "post", real_post)
+        return_with_receipt(till, sold["receipt_no"], [(1, 1000)])
+        return real_post(store, **kwargs)
+
+    monkeypatch.setattr(returns, "post", racing_post)
+    with pytest.raises(DomainError, match="meanwhile"):
+        post_void(till, sold["receipt_no"], approver=supervisor, reason="x")
+    assert till.store.scalar("SELECT voided_by FROM sales WHERE id = ?", (sold["id"],)) is None

@@ -29,16 +29,19 @@ def post(
     tenders: Mapping[str, Tender],
     at: datetime,
     restock: bool = True,
-    before_commit: Callable[[Any], None] | None = None,
+    first: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Commit `doc` (without receipt number and payments yet); returns it completed.
 
-    `before_commit` runs last inside the transaction, for updates that belong to the
-    same business event (marking the original of a post-void).
+    `first` runs first inside the transaction, under the write lock: it re-checks what
+    the document was built on (another till may have refunded the same receipt since)
+    and makes updates that belong to the same event (marking the original voided).
     """
     at_text = iso(at)
     with store.event(event_kind, ref=doc["id"], at=at_text) as event:
         conn = event.conn
+        if first is not None:
+            first(conn)
         doc["receipt_no"] = receipt_number(doc["device"], store.next_counter(conn, f"receipt:{doc['device']}"))
         doc["payments"] = [payment.as_row(seq) for seq, payment in enumerate(payments, start=1)]
         documents.insert(conn, doc, event.seq)
@@ -50,8 +53,6 @@ def post(
                 "INSERT INTO stock_moves (sku, quantity, kind, ref, at) VALUES (?, ?, ?, ?, ?)",
                 [(line["sku"], sign * line["quantity"], doc["kind"], doc["id"], at_text) for line in doc["lines"]],
             )
-        if before_commit is not None:
-            before_commit(conn)
         event.payload = doc
     doc["journal_seq"] = event.seq
     return doc

@@ -19,7 +19,7 @@ from appliance.core.ids import uuid7
 from appliance.core.money import div_round_half_up, format_quantity
 from appliance.core.operators import Operator, authorize
 from appliance.core.posting import post
-from appliance.core.tenders import Payment, TenderContext
+from appliance.core.tenders import Payment, Tender, TenderContext
 from appliance.core.till import Till
 from appliance.errors import DomainError, InputError, NotFound
 from appliance.store import documents
@@ -99,6 +99,7 @@ def return_with_receipt(
     if not items:
         raise InputError("choose at least one line to return")
     conn = till.store.conn
+    unchanged = _unchanged_since(till, original)
     done_qty = documents.returned_quantities(conn, original["id"])
     done_parts = documents.returned_line_parts(conn, original["id"])
     by_no = {l["line_no"]: l for l in original["lines"]}
@@ -128,8 +129,8 @@ def return_with_receipt(
         amount = parts["gross"] - parts["discount"] - parts["basket_share"]
         lines.append(_line(sold, quantity, parts, amount, line_no=len(lines) + 1))
     doc = _return_document(till, original, lines, shift.id, now, reason, approvals)
-    payments = _refunds(till, original, doc["total"], refund_to=refund_to, member_id=original["member_id"])
-    return _post_refund(till, doc, payments, restock=restock, event_kind="sale.returned")
+    payments = _refunds(till, original, doc, refund_to=refund_to)
+    return _post_refund(till, doc, payments, restock=restock, first=unchanged)
 
 
 def return_without_receipt(
@@ -165,8 +166,8 @@ def return_without_receipt(
         lines.append(_line(sold, quantity, parts, gross, line_no=len(lines) + 1, cost=line_gross(product.cost, quantity)))
     now = till.clock.now()
     doc = _return_document(till, None, lines, shift.id, now, reason, [who])
-    payments = [till.tenders["cash"].refund(None, doc["total"], _context(till, doc, None), reversal=False)]
-    return _post_refund(till, doc, payments, restock=restock, event_kind="sale.returned")
+    payments = [till.cash.refund(None, doc["total"], _context(till, doc, None), reversal=False)]
+    return _post_refund(till, doc, payments, restock=restock)
 
 
 def post_void(till: Till, receipt: str, *, approver: Operator | None, reason: str) -> dict[str, Any]:
@@ -190,20 +191,32 @@ def post_void(till: Till, receipt: str, *, approver: Operator | None, reason: st
     doc.update({key: original[key] for key in ("subtotal", "discount", "tax", "total", "rounding")})
     doc["taxes"] = [dict(t) for t in original["taxes"]]
     ctx = _context(till, doc, original["member_id"])
-    payments = [
-        till.tenders[p["kind"]].refund(p, p["amount"], ctx, reversal=True) for p in original["payments"]
-    ]
+    payments = [_tender(till, p["kind"]).refund(p, p["amount"], ctx, reversal=True) for p in original["payments"]]
+
+    unchanged = _unchanged_since(till, original)
 
     def mark_voided(conn) -> None:
-        if conn.execute(
-            "UPDATE sales SET voided_by = ? WHERE id = ? AND voided_by IS NULL", (doc["id"], original["id"])
-        ).rowcount != 1:
-            raise DomainError(f"receipt {original['receipt_no']} was voided meanwhile")
+        unchanged(conn)
+        conn.execute("UPDATE sales SET voided_by = ? WHERE id = ?", (doc["id"], original["id"]))
 
     return post(
         till.store, event_kind="sale.voided", doc=doc, payments=payments, tenders=till.tenders, at=now,
-        before_commit=mark_voided,
+        first=mark_voided,
     )
+
+
+def _unchanged_since(till: Till, original: dict[str, Any]):
+    """A check for the refund's transaction: the receipt is as it was when the refund was worked out."""
+    seen = documents.changed_since(till.store.conn, original["id"])
+
+    def check(conn) -> None:
+        if documents.changed_since(conn, original["id"]) != seen:
+            raise DomainError(
+                f"receipt {original['receipt_no']} was refunded or voided on another till meanwhile; "
+                "look it up again", code="changed",
+            )
+
+    return check
 
 
 def _line(sold: dict, quantity: int, parts: dict, amount: int, *, line_no: int, cost: int | None = None) -> dict:
@@ -251,10 +264,17 @@ def _context(till: Till, doc: dict, member_id: str | None) -> TenderContext:
     return TenderContext(doc["id"], member_id, today, till.settings.currency.exponent)
 
 
-def _refunds(till: Till, original: dict, total: int, *, refund_to: str, member_id: str | None) -> list[Payment]:
-    ctx = _context(till, {"id": original["id"]}, member_id)
+def _tender(till: Till, kind: str) -> Tender:
+    tender = till.tenders.get(kind)
+    if tender is None:
+        raise DomainError(f"the sale was paid by {kind}, which this till cannot refund; refund it in cash")
+    return tender
+
+
+def _refunds(till: Till, original: dict, doc: dict, *, refund_to: str) -> list[Payment]:
+    ctx = _context(till, doc, original["member_id"])
     payments: list[Payment] = []
-    left = total
+    left = doc["total"]
     if refund_to == "original":
         refunded = documents.refunded_per_payment(till.store.conn, original["id"])
         for paid in original["payments"]:
@@ -263,17 +283,22 @@ def _refunds(till: Till, original: dict, total: int, *, refund_to: str, member_i
             room = paid["amount"] - refunded.get(paid["seq"], 0)
             share = min(room, left)
             if share > 0:
-                payments.append(till.tenders[paid["kind"]].refund(paid, share, ctx, reversal=False))
+                payments.append(_tender(till, paid["kind"]).refund(paid, share, ctx, reversal=False))
                 left -= share
     if left > 0:
         cash = next((p for p in original["payments"] if p["kind"] == "cash"), None)
-        payments.append(till.tenders["cash"].refund(cash, left, ctx, reversal=False))
+        before_total, before_noncash, before_cash = documents.prior_refunds(till.store.conn, original["id"])
+        cash_taken = sum(p["amount"] for p in original["payments"] if p["kind"] == "cash")
+        payments.append(till.cash.refund_part(
+            cash, left, before=before_total - before_noncash, paid_before=before_cash,
+            cap=cash_taken if refund_to == "original" and cash is not None else None,
+        ))
     return payments
 
 
-def _post_refund(till: Till, doc: dict, payments: list[Payment], *, restock: bool, event_kind: str) -> dict[str, Any]:
+def _post_refund(till: Till, doc: dict, payments: list[Payment], *, restock: bool, first=None) -> dict[str, Any]:
     doc["rounding"] = sum(p.rounding for p in payments)
     return post(
-        till.store, event_kind=event_kind, doc=doc, payments=payments, tenders=till.tenders,
-        at=till.clock.now(), restock=restock,
+        till.store, event_kind="sale.returned", doc=doc, payments=payments, tenders=till.tenders,
+        at=till.clock.now(), restock=restock, first=first,
     )

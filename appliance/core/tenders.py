@@ -104,6 +104,22 @@ class CashTender(Tender):
         paid = amount if reversal else round_cash(amount, self.step, self.mode)
         return Payment(kind="cash", amount=paid, rounding=paid - amount, original_seq=original["seq"] if original else None)
 
+    def refund_part(
+        self, original: dict[str, Any] | None, amount: int, *, before: int, paid_before: int, cap: int | None
+    ) -> Payment:
+        """Cash for one of several returns of a sale, rounded on the running total.
+
+        `before` is the cash owed by earlier returns before rounding, `paid_before` what
+        they paid out. Rounding the running total (not each return) means the parts add
+        up to the rounding of the whole, and `cap` (the cash the sale took) is never
+        exceeded: returning 6.17 and 6.17 of a 12.34 sale paid 12.30 pays 6.20 + 6.10.
+        """
+        total = round_cash(before + amount, self.step, self.mode)
+        if cap is not None:
+            total = min(total, cap)
+        paid = max(0, total - paid_before)
+        return Payment(kind="cash", amount=paid, rounding=paid - amount, original_seq=original["seq"] if original else None)
+
 
 class VoucherTender(Tender):
     kind = "voucher"

@@ -38,8 +38,9 @@ class Till:
             store, attempts=settings.security.pin_attempts, lockout_minutes=settings.security.lockout_minutes
         )
         self.shifts = Shifts(store, self.device, settings.time.zone, settings.time.cutover_hour)
+        self.cash = CashTender(settings.cash.rounding_step, settings.cash.rounding_mode)
         self.tenders: dict[str, Tender] = {
-            "cash": CashTender(settings.cash.rounding_step, settings.cash.rounding_mode),
+            "cash": self.cash,
             "voucher": VoucherTender(store.conn),
             "stored_value": StoredValueTender(store.conn),
             **(extra_tenders or {}),

@@ -98,3 +98,26 @@ def refunded_per_payment(conn: sqlite3.Connection, sale_id: str) -> dict[int, in
             (sale_id,),
         )
     }
+
+
+def prior_refunds(conn: sqlite3.Connection, sale_id: str) -> tuple[int, int, int]:
+    """(refund totals, paid back in non-cash tenders, paid back in cash) over a sale's returns so far."""
+    total = conn.execute(
+        "SELECT coalesce(sum(total), 0) FROM sales WHERE original_id = ? AND kind = 'return'", (sale_id,)
+    ).fetchone()[0]
+    noncash, cash = conn.execute(
+        "SELECT coalesce(sum(CASE WHEN p.kind != 'cash' THEN p.amount END), 0), "
+        "coalesce(sum(CASE WHEN p.kind = 'cash' THEN p.amount END), 0) "
+        "FROM sales s JOIN payments p ON p.sale_id = s.id WHERE s.original_id = ? AND s.kind = 'return'",
+        (sale_id,),
+    ).fetchone()
+    return total, noncash, cash
+
+
+def changed_since(conn: sqlite3.Connection, sale_id: str) -> tuple[str | None, int]:
+    """What a refund of a sale depends on: its void mark and how many documents refer to it."""
+    row = conn.execute(
+        "SELECT voided_by, (SELECT count(*) FROM sales WHERE original_id = ?) FROM sales WHERE id = ?",
+        (sale_id, sale_id),
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, -1)

@@ -43,11 +43,15 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
             "update the appliance software"
         )
     while version < target:
-        version += 1
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[version](conn)
-            conn.execute(f"PRAGMA user_version = {version}")
+            # Read again under the write lock: the daemon and a command started together
+            # must not both run the same migration.
+            version = current_version(conn)
+            if version < target:
+                version += 1
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
