@@ -143,3 +143,9 @@ def test_a_plug_in_tender_pays_and_its_card_line_is_kept(settings, store, clock)
     assert card.authorised == [(doc["id"], 3990)]
     row = store.conn.execute("SELECT masked_pan, card_token, auth_code FROM payments WHERE sale_id = ?", (doc["id"],)).fetchone()
     assert row == ("476173******0119", "tok_1", "123456")
+
+
+def test_cash_between_the_exact_and_the_rounded_amount_settles(till):
+    till.scan("APPLE", quantity=536)  # 6.86 -> 6.90; the customer hands 6.88
+    doc = till.pay("cash", 688)
+    assert (doc["rounding"], doc["change"], _rows(till, doc["id"])) == (2, 0, [("cash", 688, "")])

@@ -8,7 +8,7 @@ from appliance.cli.demo import label
 from appliance.core.sale import Discount
 from appliance.core.till import Till
 from appliance.errors import AuthenticationFailed, DomainError, InputError, NotFound, PermissionDenied
-from tests.conftest import BREAD, CASHIER, CHIPS, COLA, MILK, RICE, SUPERVISOR, WATER
+from tests.conftest import BREAD, CASHIER, CHIPS, COLA, GUM, MILK, RICE, SUPERVISOR, WATER
 
 
 def test_scanning_the_same_item_again_adds_to_its_line(till):
@@ -265,3 +265,52 @@ def test_a_shift_closed_meanwhile_stops_the_sale_from_committing(till, superviso
     till.shifts.open(till.operator, 0, at=till.clock.now())
     till.resume(sale_id)
     assert till.pay("cash", 1000)["total"] == 350
+
+
+def test_an_approved_discount_cannot_grow_by_lowering_the_quantity(till, supervisor):
+    till.scan(RICE, quantity=10000)
+    till.discount_line(1, Discount(amount=3900, reason="bulk"))  # 9.8% of 399.00: within the limit
+    with pytest.raises(PermissionDenied, match="more than was allowed") as err:
+        till.set_quantity(1, 1000)  # the same 39.00 would now be 98% of the price
+    assert err.value.code == "discount_grew"
+    assert till.sale.lines[0].quantity == 10000 and till.priced().total == 39900 - 3900  # undone whole
+
+
+def test_voiding_a_line_under_a_basket_discount_is_checked(till, supervisor):
+    till.scan(RICE)
+    till.scan(GUM)
+    till.discount_basket(Discount(amount=400, reason="regular"))  # 9.4% of 42.40
+    with pytest.raises(PermissionDenied):
+        till.void_line(1)  # 4.00 off the 2.50 gum alone
+    assert len(till.sale.lines) == 2
+    till.discount_basket(Discount(amount=1000, reason="regular"), approver=supervisor)  # 23.6%, approved
+    till.set_quantity(2, 2000)  # the base grows: fine
+    with pytest.raises(PermissionDenied):
+        till.void_line(1)  # 10.00 off 5.00 of gum is beyond the approved share
+    assert till.pay("cash", 5000)["approved_by"] == "2001"
+
+
+def test_a_replaced_discount_drops_its_approval(till, supervisor):
+    till.scan(RICE)
+    till.discount_line(1, Discount(percent=2000, reason="damaged"), approver=supervisor)
+    till.discount_line(1, Discount(percent=500, reason="small dent"))
+    assert till.pay("cash", 5000)["approved_by"] is None
+
+
+def test_nothing_changes_the_total_once_payments_are_taken(till):
+    from appliance.core import members
+
+    members.add(till.store, "13800138000", "Wang", at=till.clock.now())
+    till.scan("APPLE", quantity=1000)
+    till.pay("cash", 500)
+    for action in (lambda: till.scan(COLA), lambda: till.attach_member("13800138000"), lambda: till.void_line(1)):
+        with pytest.raises(DomainError, match="payments were taken"):
+            action()
+    assert till.remaining() == 1280 - 500
+
+
+def test_no_other_operator_signs_in_over_an_open_sale(till):
+    till.scan(COLA)
+    with pytest.raises(DomainError, match="before another operator"):
+        till.sign_in(*SUPERVISOR)
+    assert till.operator.code == CASHIER[0]

@@ -113,3 +113,18 @@ def test_the_z_report_is_journaled_with_its_number(till, supervisor):
     seq = till.store.scalar("SELECT z_journal_seq FROM shifts WHERE id = ?", (z.shift.id,))
     kind, ref = till.store.conn.execute("SELECT kind, ref FROM journal WHERE seq = ?", (seq,)).fetchone()
     assert (kind, ref) == ("shift.closed", z.shift.id)
+
+
+def test_a_second_close_of_the_same_shift_is_refused_without_a_z_number(till, supervisor, settings, clock):
+    from appliance.core.shifts import Shifts
+    from appliance.store.db import Store
+
+    with Store(settings.database_path) as other_store:
+        other = Shifts(other_store, "T01", "Asia/Shanghai", 4)
+        stale = other.require_open()
+        till.shifts.close(supervisor, 10000, at=clock.now())
+        other.require_open = lambda: stale  # it looked before the first close committed
+        with pytest.raises(DomainError, match="closed meanwhile"):
+            other.close(supervisor, 10000, at=clock.now())
+    assert till.store.scalar("SELECT value FROM counters WHERE name = 'z:T01'") == 1
+    assert till.store.scalar("SELECT count(*) FROM journal WHERE kind = 'shift.closed'") == 1

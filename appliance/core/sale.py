@@ -26,6 +26,8 @@ class Discount:
     percent: int = 0
     amount: int = 0
     reason: str = ""
+    approved_by: str | None = None  # the supervisor who allowed it above the limit
+    approved_share: int = 0  # the share of the price (basis points) that was approved
 
     def of(self, price: int) -> int:
         value = div_round_half_up(price * self.percent, 10000) if self.percent else self.amount
@@ -47,7 +49,8 @@ class SaleLine:
     code: str = ""  # what was scanned
     from_label: bool = False  # weight or price came from an in-store label: quantity is fixed
     fixed_price: bool = False  # price overridden or from a price label: no promotions
-    override_by: str | None = None
+    override_by: str | None = None  # who changed the price (the supervisor, when it needed one)
+    override_approved: bool = False
     override_reason: str = ""
     discount: Discount | None = None
 
@@ -76,21 +79,12 @@ class PricedLine:
 class Priced:
     lines: tuple[PricedLine, ...]
     totals: basket.BasketResult
-    basket_discount: int
+    basket_discount: int  # the basket discount in minor units
+    basket: Discount | None  # what the cashier gave it as
 
     @property
     def total(self) -> int:
         return self.totals.total
-
-    @property
-    def savings(self) -> int:
-        """Everything taken off regular prices: promotions, manual discounts and overrides below price."""
-        below_regular = sum(
-            max(0, basket.line_gross(p.line.regular_price, p.line.quantity) - p.result.gross)
-            for p in self.lines
-            if p.line.override_by is not None
-        )
-        return self.totals.discount + below_regular
 
 
 @dataclass
@@ -104,8 +98,16 @@ class Sale:
     member_name: str = ""
     basket_discount: Discount | None = None
     payments: list[Payment] = field(default_factory=list)
-    approvals: list[str] = field(default_factory=list)  # supervisor codes that approved actions
     next_line_no: int = 1
+
+    @property
+    def approved_by(self) -> str | None:
+        """Supervisors whose approval the sale still carries, in the order they gave it."""
+        codes = [l.override_by for l in self.lines if l.override_approved]
+        codes += [l.discount.approved_by for l in self.lines if l.discount and l.discount.approved_by]
+        if self.basket_discount and self.basket_discount.approved_by:
+            codes.append(self.basket_discount.approved_by)
+        return ",".join(dict.fromkeys(c for c in codes if c)) or None
 
     def line(self, line_no: int) -> SaleLine:
         for line in self.lines:
@@ -136,7 +138,7 @@ class Sale:
             PricedLine(line, result, promo.discount, promo.promotion, extra)
             for line, result, promo, extra in zip(self.lines, totals.lines, promo_results, manual)
         )
-        return Priced(priced, totals, basket_off)
+        return Priced(priced, totals, basket_off, self.basket_discount)
 
     @property
     def paid(self) -> int:
@@ -157,7 +159,6 @@ class Sale:
             "member_id": self.member_id,
             "member_name": self.member_name,
             "basket_discount": self.basket_discount.__dict__ if self.basket_discount else None,
-            "approvals": list(self.approvals),
             "next_line_no": self.next_line_no,
         }
 
@@ -172,6 +173,5 @@ class Sale:
             member_id=state["member_id"],
             member_name=state["member_name"],
             basket_discount=Discount(**state["basket_discount"]) if state["basket_discount"] else None,
-            approvals=list(state["approvals"]),
             next_line_no=state["next_line_no"],
         )

@@ -136,6 +136,10 @@ class Shifts:
             opening_float=opening_float,
         )
         with self.store.event("shift.opened", ref=shift.id, at=shift.opened_at) as event:
+            if event.conn.execute(
+                "SELECT 1 FROM shifts WHERE device = ? AND closed_at IS NULL", (self.device,)
+            ).fetchone():
+                raise DomainError(f"a shift was opened on terminal {self.device} meanwhile")
             event.conn.execute(
                 "INSERT INTO shifts (id, device, business_day, opened_at, opened_by, opening_float) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -181,13 +185,15 @@ class Shifts:
         shift = self.require_open()
         at_text = iso(at)
         with self.store.event("shift.closed", ref=shift.id, at=at_text) as event:
-            z_number = self.store.next_counter(event.conn, f"z:{self.device}")
             closed_by = approved_by or operator.code
-            event.conn.execute(
+            z_number = self.store.next_counter(event.conn, f"z:{self.device}")
+            closing = event.conn.execute(
                 "UPDATE shifts SET closed_at = ?, closed_by = ?, z_number = ?, counted_cash = ?, z_journal_seq = ? "
                 "WHERE id = ? AND closed_at IS NULL",
                 (at_text, closed_by, z_number, counted_cash, event.seq, shift.id),
             )
+            if closing.rowcount != 1:  # another tool closed it first: no second Z, no gap in Z numbers
+                raise DomainError(f"the shift on terminal {self.device} was closed meanwhile; nothing to close")
             closed = dataclasses.replace(shift, closed_at=at_text, z_number=z_number)
             report = self._report(event.conn, closed, "Z", at_text)
             report = dataclasses.replace(report, z_number=z_number, counted_cash=counted_cash, closed_by=closed_by)

@@ -97,6 +97,8 @@ class CashTender(Tender):
             raise InputError("the cash amount must be more than zero")
         if offered >= settles:
             return Payment(kind="cash", amount=settles, tendered=offered, change=offered - settles, rounding=settles - due)
+        if offered >= due:  # between the exact and the rounded amount: it settles, the difference is rounding
+            return Payment(kind="cash", amount=offered, tendered=offered, rounding=offered - due)
         return Payment(kind="cash", amount=offered, tendered=offered)
 
     def refund(self, original: dict[str, Any] | None, amount: int, ctx: TenderContext, *, reversal: bool) -> Payment:

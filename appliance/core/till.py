@@ -7,12 +7,14 @@ with a message for the cashier, and leaves the sale as it was.
 
 from __future__ import annotations
 
+import copy
 import json
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from appliance.config import Settings
-from appliance.core import members, promotions
+from appliance.core import discounts, members, promotions
 from appliance.core.basket import line_gross
 from appliance.core.catalog import Catalog
 from appliance.core.clock import Clock, business_day, iso
@@ -20,6 +22,7 @@ from appliance.core.ids import uuid7
 from appliance.core.money import div_round_half_up, format_amount
 from appliance.core.operators import Operator, Operators, authorize
 from appliance.core.posting import post
+from appliance.core.discounts import check_limits
 from appliance.core.sale import Discount, Priced, Sale, SaleLine
 from appliance.core.shifts import Shifts
 from appliance.core.tenders import CashTender, StoredValueTender, Tender, TenderContext, VoucherTender
@@ -54,6 +57,8 @@ class Till:
     # --- operators
 
     def sign_in(self, code: str, pin: str) -> Operator:
+        if self.sale is not None:
+            raise DomainError("finish, suspend or cancel the sale before another operator signs in")
         self.operator = self.operators.authenticate(code, pin, at=self.clock.now())
         return self.operator
 
@@ -127,13 +132,15 @@ class Till:
             now = self.clock.now()
             self.sale = Sale(id=uuid7(now), started_at=now, operator=operator.code)
             self._shift_id = shift_id
-        sale = self.sale
-        same = self._mergeable(sale, product.sku) if not fixed and product.unit == "piece" else None
-        if same is not None:
-            self._check_quantity(same.quantity + qty, product.unit, product.name)
-            same.quantity += qty
-            self._changed()
-            return same
+        with self._change("add items") as sale:
+            same = self._mergeable(sale, product.sku) if not fixed and product.unit == "piece" else None
+            if same is not None:
+                self._check_quantity(same.quantity + qty, product.unit, product.name)
+                same.quantity += qty
+                return same
+            return self._add_line(sale, product, found, qty, price, fixed, rate)
+
+    def _add_line(self, sale: Sale, product, found, qty: int, price: int, fixed: bool, rate: int) -> SaleLine:
         line = SaleLine(
             line_no=sale.next_line_no,
             sku=product.sku,
@@ -151,8 +158,30 @@ class Till:
         )
         sale.next_line_no += 1
         sale.lines.append(line)
-        self._changed()
         return line
+
+    @contextmanager
+    def _change(self, action: str) -> Iterator[Sale]:
+        """Change the sale as one step: refused when payments were taken, undone whole when refused.
+
+        Manual discounts are checked again afterwards: a change that makes one a bigger
+        share of its price than was allowed (a line voided under a basket discount) is
+        undone. Only sales with manual discounts pay for the snapshot.
+        """
+        sale = self._require_sale()
+        self._no_payments(sale, action)
+        discounted = sale.basket_discount is not None or any(l.discount for l in sale.lines)
+        snapshot = copy.deepcopy(sale) if discounted else None
+        try:
+            yield sale
+            self._changed()
+            if discounted:
+                check_limits(self.priced(), self.settings.sale.discount_limit)
+        except BaseException:
+            if snapshot is not None:
+                self.sale = snapshot
+            self._changed()
+            raise
 
     @staticmethod
     def _mergeable(sale: Sale, sku: str) -> SaleLine | None:
@@ -163,93 +192,63 @@ class Till:
         return None
 
     def set_quantity(self, line_no: int, quantity: int) -> None:
-        sale = self._require_sale()
-        self._no_payments(sale, "change quantities")
-        line = sale.line(line_no)
-        if line.from_label:
-            raise DomainError(f"line {line_no} comes from a scale label; scan a new label instead")
-        self._check_quantity(quantity, line.unit, line.name)
-        line.quantity = quantity
-        self._changed()
+        with self._change("change quantities") as sale:
+            line = sale.line(line_no)
+            if line.from_label:
+                raise DomainError(f"line {line_no} comes from a scale label; scan a new label instead")
+            self._check_quantity(quantity, line.unit, line.name)
+            line.quantity = quantity
 
     def void_line(self, line_no: int) -> None:
-        sale = self._require_sale()
-        self._no_payments(sale, "void lines")
-        priced = {p.line.line_no: p.result.amount for p in self.priced().lines}
-        line = sale.line(line_no)
-        sale.lines.remove(line)
-        sale.voided_lines.append((line, priced[line_no]))
-        self._changed()
+        amounts = {p.line.line_no: p.result.amount for p in self.priced().lines}
+        with self._change("void lines") as sale:
+            line = sale.line(line_no)
+            sale.lines.remove(line)
+            sale.voided_lines.append((line, amounts[line_no]))
 
     def discount_line(self, line_no: int, discount: Discount, approver: Operator | None = None) -> None:
-        sale = self._require_sale()
-        self._no_payments(sale, "give discounts")
-        line = sale.line(line_no)
-        base = next(p for p in self.priced().lines if p.line.line_no == line_no)
-        price = base.result.gross - base.promo_discount
-        self._authorize_discount(discount, price, approver, f"line {line_no}")
-        line.discount = discount
-        self._changed()
+        with self._change("give discounts") as sale:
+            line = sale.line(line_no)
+            base = next(p for p in self.priced().lines if p.line is line)
+            line.discount = self._approve(discount, base.result.gross - base.promo_discount, approver, f"line {line_no}")
 
     def discount_basket(self, discount: Discount, approver: Operator | None = None) -> None:
-        sale = self._require_sale()
-        self._no_payments(sale, "give discounts")
-        priced = self.priced()
-        price = sum(p.result.gross - p.result.discount for p in priced.lines)
-        self._authorize_discount(discount, price, approver, "the basket")
-        sale.basket_discount = discount
-        self._changed()
+        price = sum(p.result.gross - p.result.discount for p in self.priced().lines)
+        with self._change("give discounts") as sale:
+            sale.basket_discount = self._approve(discount, price, approver, "the basket")
 
-    def _authorize_discount(self, discount: Discount, price: int, approver: Operator | None, what: str) -> None:
-        if not discount.reason.strip():
-            raise InputError("give a reason for the discount")
-        if discount.percent < 0 or discount.amount < 0 or (discount.percent and discount.amount):
-            raise InputError("a discount is either a percentage or an amount, and not negative")
-        if not 0 < discount.percent <= 10000 and not discount.amount:
-            raise InputError("the discount must be more than zero (and at most 100%)")
-        if discount.amount > price:
-            raise InputError(f"the discount is more than the price of {what}")
-        value = discount.of(price)
-        limit = div_round_half_up(price * self.settings.sale.discount_limit, 10000)
-        if value > limit:
-            exp = self.settings.currency.exponent
-            who = authorize(
-                "discount.over_limit", self.require_operator(), approver,
-                why=f"{format_amount(value, exp)} off {what} is above the {format_amount(limit, exp)} limit",
-            )
-            if who:
-                self._require_sale().approvals.append(who)
+    def _approve(self, discount: Discount, price: int, approver: Operator | None, what: str) -> Discount:
+        return discounts.approve(
+            discount, price, limit_bp=self.settings.sale.discount_limit, operator=self.require_operator(),
+            approver=approver, exponent=self.settings.currency.exponent, what=what,
+        )
 
     def override_price(self, line_no: int, price: int, reason: str, approver: Operator | None = None) -> None:
-        sale = self._require_sale()
-        self._no_payments(sale, "change prices")
-        line = sale.line(line_no)
-        if price < 0:
-            raise InputError("a price cannot be negative")
-        if not reason.strip():
-            raise InputError("give a reason for the price change")
-        moved = abs(price - line.regular_price)
-        limit = div_round_half_up(line.regular_price * self.settings.sale.price_override_limit, 10000)
-        who = None
-        if moved > limit:
-            exp = self.settings.currency.exponent
-            who = authorize(
-                "price.override_over_limit", self.require_operator(), approver,
-                why=f"{format_amount(line.regular_price, exp)} to {format_amount(price, exp)} is beyond the limit",
-            )
-            if who:
-                sale.approvals.append(who)
-        line.unit_price = price
-        line.fixed_price = True
-        line.override_by = who or self.require_operator().code
-        line.override_reason = reason.strip()
-        self._changed()
+        with self._change("change prices") as sale:
+            line = sale.line(line_no)
+            if price < 0:
+                raise InputError("a price cannot be negative")
+            if not reason.strip():
+                raise InputError("give a reason for the price change")
+            moved = abs(price - line.regular_price)
+            limit = div_round_half_up(line.regular_price * self.settings.sale.price_override_limit, 10000)
+            who = None
+            if moved > limit:
+                exp = self.settings.currency.exponent
+                who = authorize(
+                    "price.override_over_limit", self.require_operator(), approver,
+                    why=f"{format_amount(line.regular_price, exp)} to {format_amount(price, exp)} is beyond the limit",
+                )
+            line.unit_price = price
+            line.fixed_price = True
+            line.override_by = who or self.require_operator().code
+            line.override_approved = who is not None
+            line.override_reason = reason.strip()
 
     def attach_member(self, key: str) -> members.Member:
-        sale = self._require_sale()
         member = members.find(self.store.conn, key)
-        sale.member_id, sale.member_name = member.id, member.name
-        self._changed()
+        with self._change("attach a member") as sale:  # members' prices change the total
+            sale.member_id, sale.member_name = member.id, member.name
         return member
 
     def priced(self) -> Priced:
@@ -328,7 +327,7 @@ class Till:
         return {
             "id": sale.id, "receipt_no": "", "kind": kind, "original_id": None, "shift_id": self._shift_id,
             "device": self.device, "operator": sale.operator,
-            "approved_by": ",".join(dict.fromkeys(sale.approvals)) or None, "member_id": sale.member_id,
+            "approved_by": sale.approved_by, "member_id": sale.member_id,
             "business_day": business_day(at, self.settings.time.zone, self.settings.time.cutover_hour).isoformat(),
             "started_at": iso(sale.started_at), "completed_at": iso(at),
             "subtotal": totals.subtotal, "discount": totals.discount, "tax": totals.tax, "total": totals.total,
@@ -345,6 +344,8 @@ class Till:
         sale = self._require_sale()
         now = self.clock.now()
         doc = self._document("sale", now)
+        if sum(p.amount for p in sale.payments) != doc["total"] + doc["rounding"]:
+            raise DomainError("the payments do not add up to the total; remove them and take payment again")
         try:
             doc = post(self.store, event_kind="sale.completed", doc=doc, payments=sale.payments, tenders=self.tenders, at=now)
         except DomainError as exc:
