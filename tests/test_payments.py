@@ -149,3 +149,18 @@ def test_cash_between_the_exact_and_the_rounded_amount_settles(till):
     till.scan("APPLE", quantity=536)  # 6.86 -> 6.90; the customer hands 6.88
     doc = till.pay("cash", 688)
     assert (doc["rounding"], doc["change"], _rows(till, doc["id"])) == (2, 0, [("cash", 688, "")])
+
+
+def test_the_same_voucher_or_balance_cannot_be_taken_twice_in_one_sale(till):
+    vouchers.issue(till.store, "V5", 500, at=till.clock.now())
+    member = members.add(till.store, "13800138000", "Wang", at=till.clock.now())
+    members.top_up(till.store, member.id, 1000, at=till.clock.now(), ref="t")
+    till.scan(RICE)
+    till.attach_member(member.id)
+    till.pay("voucher", reference="V5")
+    with pytest.raises(DomainError, match="already on this sale"):
+        till.pay("voucher", reference="V5")
+    till.pay("stored_value", 800)
+    with pytest.raises(DomainError, match="only 2.00"):
+        till.pay("stored_value", 500)
+    assert [p.kind for p in till.sale.payments] == ["voucher", "stored_value"]

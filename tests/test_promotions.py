@@ -114,3 +114,12 @@ def test_bad_promotions_are_refused_with_the_parameter_named(kind, params, messa
     with pytest.raises(InputError, match=message) as err:
         Promotion("PX", kind, "bad", params)
     assert "promotion PX" in str(err.value)
+
+
+def test_units_bought_to_qualify_take_no_other_promotion():
+    snacks = Promotion("P9", "category_percent", "snacks -20%", {"category": "snacks", "percent": 2000})
+    deal = Promotion("P2", "buy_get", "2+1", {"skus": ["CHOCO", "CHIPS"], "buy": 2, "get": 1})
+    lines = [line("CHOCO", 890, 2000, "snacks"), line("CHIPS", 750, 1000, "snacks")]
+    results = apply(lines, [deal, snacks], moment=NOW, has_member=False)
+    assert [r.discount for r in results] == [0, 750]  # the chocolate qualified; no 20% on top
+    assert [r.promotion.id for r in results] == ["P2", "P2"]

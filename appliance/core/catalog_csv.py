@@ -1,7 +1,8 @@
 """Catalog import and export as CSV, for merchants who keep their products in a spreadsheet.
 
-Import is all or nothing: every row is checked and staged in temporary tables first, so
-a file of 300,000 products is validated without holding it in memory; only when no row
+Import is all or nothing: the file is read line by line and every row is checked and
+staged in temporary tables, so a file of 300,000 products is validated without holding it
+in memory, and without holding the write lock the till needs; only when no row
 is bad (or `skip_bad` is set) are the staged rows applied, in one transaction that is
 also one journal entry. Each bad row is reported with its line, its column and the reason.
 """
@@ -11,11 +12,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Sequence
+from typing import IO, Iterable, Iterator, Sequence
 
 from appliance.core.barcode import InstoreLayout, decode_instore, normalize_gtin
 from appliance.core.catalog import Catalog, canonical_plu
@@ -148,13 +148,15 @@ def _rows(reader) -> Iterable[tuple[int, list[str]]]:
         yield start, row
 
 
-def _records(stream: IO[str], result: ImportResult) -> Iterable[tuple[int, dict[str, str]]]:
+def _records(stream: Iterable[str], result: ImportResult) -> Iterable[tuple[int, dict[str, str]]]:
     rows = _rows(csv.reader(stream))
     try:
         _, header = next(rows)
     except StopIteration:
         raise InputError("the file is empty; the first line must name the columns", where="line 1") from None
     header = [h.strip().lower() for h in header]
+    if not any(header):
+        raise InputError("the file is empty; the first line must name the columns", where="line 1")
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         raise InputError(f"unknown column {unknown[0]!r}; columns are {', '.join(COLUMNS)}", where="line 1")
@@ -175,15 +177,31 @@ def _records(stream: IO[str], result: ImportResult) -> Iterable[tuple[int, dict[
 
 def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str, skip_bad: bool = False) -> ImportResult:
     """Validate and apply a catalog file; returns what happened, raises InputError on an unusable file."""
-    data = source.read_bytes() if isinstance(source, Path) else source.read()
-    result = ImportResult(sha256=hashlib.sha256(data).hexdigest())
-    body = data.removeprefix(codecs.BOM_UTF8)  # Excel's "CSV UTF-8" starts with one
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body[: exc.start].count(b"\n") + 1
-        raise InputError("the file is not UTF-8 text (save it as 'CSV UTF-8')", where=f"line {line}") from None
-    name = source.name if isinstance(source, Path) else "upload"
+    if isinstance(source, Path):
+        with source.open("rb") as raw:
+            return _import(store, raw, source.name, rules, at=at, skip_bad=skip_bad)
+    return _import(store, source, "upload", rules, at=at, skip_bad=skip_bad)
+
+
+def _lines(raw: IO[bytes], digest) -> Iterator[str]:
+    """Decoded lines, hashed as read; a byte that is not UTF-8 is reported on its own line.
+
+    Splitting bytes at newlines is safe in UTF-8 (no multi-byte character contains 0x0A),
+    so each line decodes on its own and the error names the right line.
+    """
+    for number, chunk in enumerate(raw, start=1):
+        digest.update(chunk)
+        if number == 1:
+            chunk = chunk.removeprefix(codecs.BOM_UTF8)  # Excel's "CSV UTF-8" starts with one
+        try:
+            yield chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("the file is not UTF-8 text (save it as 'CSV UTF-8')", where=f"line {number}") from None
+
+
+def _import(store: Store, raw: IO[bytes], name: str, rules: Rules, *, at: str, skip_bad: bool) -> ImportResult:
+    result = ImportResult()
+    digest = hashlib.sha256()
 
     def error(line: int, column: str, reason: str) -> None:
         result.bad_lines.add(line)
@@ -200,7 +218,7 @@ def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str,
         # Checking and staging reads the store and writes only temporary tables: the till
         # keeps committing sales meanwhile. The write lock is taken only to apply.
         with store.atomic(immediate=False):
-            for line, values in _records(io.StringIO(text, newline=""), result):
+            for line, values in _records(_lines(raw, digest), result):
                 if "__width__" in values:
                     error(line, "*", values["__width__"])
                     continue
@@ -210,6 +228,7 @@ def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str,
                     error(line, bad.column, bad.reason)
                     continue
                 _stage(conn, line, product, barcodes, error)
+        result.sha256 = digest.hexdigest()
         if result.bad_lines and not skip_bad:
             _cross_check(conn, error)  # report clashes with the store too, in the same pass
             return result

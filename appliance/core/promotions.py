@@ -161,10 +161,9 @@ def apply(
             gained = _category(lines, free, promo)
         else:
             gained = _multi_unit(lines, free, promo)
-        for index, amount in gained.items():
-            if amount > 0:
-                discounts[index] = amount
-                winner[index] = promo
+        for index, amount in gained.items():  # every line that took part, even at no saving of its own
+            discounts[index] = amount
+            winner[index] = promo
     return [PromoResult(d, w) for d, w in zip(discounts, winner)]
 
 
@@ -179,11 +178,12 @@ def _timed(lines: Sequence[PromoLine], free: list[int], promo: Promotion) -> dic
 
 def _category(lines: Sequence[PromoLine], free: list[int], promo: Promotion) -> dict[int, int]:
     percent = promo.params["percent"]
-    return {
+    gained = {
         i: div_round_half_up(line_gross(lines[i].unit_price, lines[i].quantity) * percent, 10000)
         for i in free
         if lines[i].category == promo.params["category"]
     }
+    return {i: amount for i, amount in gained.items() if amount > 0}
 
 
 def _multi_unit(lines: Sequence[PromoLine], free: list[int], promo: Promotion) -> dict[int, int]:
@@ -206,6 +206,9 @@ def _multi_unit(lines: Sequence[PromoLine], free: list[int], promo: Promotion) -
             shares = allocate(saving, [price for price, _ in group]) if saving > 0 else [0] * size
         else:
             shares = [0] * promo.params["buy"] + [price for price, _ in group[promo.params["buy"] :]]
+        if not any(shares):
+            continue  # a group that saves nothing does not use up its lines' one promotion
+        # The units bought to qualify take part too (share 0): they cannot take another promotion.
         for (_, index), share in zip(group, shares):
             gained[index] = gained.get(index, 0) + share
     return gained

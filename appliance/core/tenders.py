@@ -50,6 +50,7 @@ class TenderContext:
     member_id: str | None
     today: date
     exponent: int = 2  # the currency's decimals, to state amounts in messages
+    pending: tuple["Payment", ...] = ()  # payments already taken on this sale, not yet committed
 
     def money(self, amount: int) -> str:
         return format_amount(amount, self.exponent)
@@ -133,6 +134,8 @@ class VoucherTender(Tender):
         if not reference:
             raise InputError("scan or type the voucher code")
         voucher = vouchers.find(self.conn, reference)
+        if any(p.kind == "voucher" and p.reference == voucher.code for p in ctx.pending):
+            raise DomainError(f"voucher {voucher.code} is already on this sale")
         vouchers.check_usable(voucher, ctx.today)
         if amount is not None and amount != voucher.value:
             raise InputError(f"voucher {voucher.code} is worth {ctx.money(voucher.value)}; it is taken whole")
@@ -170,7 +173,8 @@ class StoredValueTender(Tender):
     def take(self, due: int, amount: int | None, reference: str, ctx: TenderContext) -> Payment:
         if ctx.member_id is None:
             raise DomainError("attach the member first: stored value belongs to a member")
-        available = members.balance(self.conn, ctx.member_id)
+        taken = sum(p.amount for p in ctx.pending if p.kind == "stored_value")
+        available = members.balance(self.conn, ctx.member_id) - taken
         wanted = min(available, due) if amount is None else amount
         if wanted <= 0:
             raise DomainError(f"the member's stored value balance is {ctx.money(available)}", code="insufficient")

@@ -271,7 +271,7 @@ class Till:
     def tender_context(self) -> TenderContext:
         sale = self._require_sale()
         today = business_day(self.clock.now(), self.settings.time.zone, self.settings.time.cutover_hour)
-        return TenderContext(sale.id, sale.member_id, today, self.settings.currency.exponent)
+        return TenderContext(sale.id, sale.member_id, today, self.settings.currency.exponent, tuple(sale.payments))
 
     def pay(self, kind: str, amount: int | None = None, reference: str = "") -> dict[str, Any] | None:
         """Take a payment; when the sale is paid in full it is committed and its document returned."""
