@@ -267,7 +267,14 @@ class Settings:
         return data_dir / self.paths.database if self.paths.database else data_dir / "appliance.db"
 
     def tax_rate(self, tax_class: str) -> int:
-        return self.tax.classes[tax_class or self.tax.default_class]
+        """Basis points of a tax class; a class the configuration lost is a configuration error."""
+        name = tax_class or self.tax.default_class
+        if name not in self.tax.classes:
+            raise ConfigError(
+                f"tax class {name!r} is used by products but not defined ({', '.join(self.tax.classes)})",
+                where=f"{self.source}: [tax] classes",
+            )
+        return self.tax.classes[name]
 
     def to_toml(self) -> str:
         return tomli_w.dumps(_as_table(self))

@@ -11,7 +11,6 @@ from appliance.core.barcode import (
     InstoreLayout,
     decode_instore,
     gtin_check_digit,
-    is_instore,
     normalize_gtin,
     validate_layout,
 )
@@ -284,10 +283,3 @@ def test_a_code_matching_no_layout_is_not_instore(code):
 
 def test_no_layouts_means_nothing_decodes():
     assert decode_instore(with_check("22" + "10001" + "00532"), []) is None
-
-
-def test_is_instore_is_the_gs1_prefix_range():
-    assert is_instore(with_check("20" + "0" * 10))
-    assert is_instore(with_check("29" + "0" * 10))
-    assert not is_instore("6900000000014")
-    assert not is_instore("29012344")  # EAN-8 is never in-store by this rule

@@ -186,3 +186,14 @@ def test_db_check_catches_sale_rows_edited_after_the_fact(busy, edit):
     assert _verify(busy).seq > 0
     problems = integrity.check(busy.store.conn).problems
     assert any("differ from the document journaled" in p for p in problems), problems
+
+
+def test_db_check_catches_a_cleared_void_mark(busy):
+    sale = busy.store.conn.execute("SELECT receipt_no FROM sales WHERE kind = 'sale' LIMIT 1").fetchone()[0]
+    from appliance.core.returns import post_void
+
+    post_void(busy, sale, approver=busy.approve("2001", "2468"), reason="test")
+    assert integrity.check(busy.store.conn).problems == []
+    _tamper(busy.store.path, f"UPDATE sales SET voided_by = NULL WHERE receipt_no = '{sale}'")
+    problems = integrity.check(busy.store.conn).problems
+    assert any("post-void mark" in p for p in problems), problems

@@ -164,3 +164,9 @@ def test_the_same_voucher_or_balance_cannot_be_taken_twice_in_one_sale(till):
     with pytest.raises(DomainError, match="only 2.00"):
         till.pay("stored_value", 500)
     assert [p.kind for p in till.sale.payments] == ["voucher", "stored_value"]
+
+
+@pytest.mark.parametrize("expires", ["31/12/2026", "2026-13-01", "soon"])
+def test_voucher_expiry_must_be_a_date(till, expires):
+    with pytest.raises(InputError, match="like 2026-12-31"):
+        vouchers.issue(till.store, "VX", 100, at=till.clock.now(), expires_on=expires)

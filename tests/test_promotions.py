@@ -123,3 +123,16 @@ def test_units_bought_to_qualify_take_no_other_promotion():
     results = apply(lines, [deal, snacks], moment=NOW, has_member=False)
     assert [r.discount for r in results] == [0, 750]  # the chocolate qualified; no 20% on top
     assert [r.promotion.id for r in results] == ["P2", "P2"]
+
+
+def test_a_broken_promotion_row_is_left_out_not_fatal(till):
+    till.store.conn.execute(
+        "INSERT INTO promotions (id, kind, name, params) VALUES ('PX', 'multi_price', 'broken', '{not json')"
+    )
+    till.store.conn.execute(
+        "INSERT INTO promotions (id, kind, name, params) VALUES ('PY', 'multi_price', 'bad', '{\"skus\": []}')"
+    )
+    till.reload_promotions()
+    assert {p.id for p in till.promotions} == {"P01", "P02", "P03", "P04"}
+    assert any("promotion PX" in p for p in till.promotion_problems)
+    assert any("promotion PY" in p for p in till.promotion_problems)

@@ -314,3 +314,15 @@ def test_no_other_operator_signs_in_over_an_open_sale(till):
     with pytest.raises(DomainError, match="before another operator"):
         till.sign_in(*SUPERVISOR)
     assert till.operator.code == CASHIER[0]
+
+
+def test_after_a_lockout_runs_out_the_count_starts_again(till):
+    till.sign_out()
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            till.sign_in(CASHIER[0], "0000")
+    assert [locked for code, *_, locked in till.operators.list(at=till.clock.now()) if code == CASHIER[0]] == [True]
+    till.clock.advance(minutes=16)
+    assert [locked for code, *_, locked in till.operators.list(at=till.clock.now()) if code == CASHIER[0]] == [False]
+    with pytest.raises(AuthenticationFailed, match="4 tries left"):
+        till.sign_in(CASHIER[0], "0000")

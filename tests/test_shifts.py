@@ -128,3 +128,10 @@ def test_a_second_close_of_the_same_shift_is_refused_without_a_z_number(till, su
             other.close(supervisor, 10000, at=clock.now())
     assert till.store.scalar("SELECT value FROM counters WHERE name = 'z:T01'") == 1
     assert till.store.scalar("SELECT count(*) FROM journal WHERE kind = 'shift.closed'") == 1
+
+
+def test_a_paid_out_cannot_take_more_than_the_drawer_holds(till, supervisor):
+    with pytest.raises(DomainError, match="only 100.00") as err:
+        till.shifts.cash_move("paid_out", 10001, "supplier", till.operator, at=till.clock.now(), approver=supervisor)
+    assert err.value.code == "drawer_short"
+    till.shifts.cash_move("paid_out", 10000, "supplier", till.operator, at=till.clock.now(), approver=supervisor)

@@ -7,6 +7,7 @@ usage or configuration; 3 the store or its journal is damaged.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -43,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ApplianceError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except sqlite3.Error as exc:
+        print(f"store error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -13,7 +13,7 @@ from appliance import config
 from appliance.config import Settings
 from appliance.core import members
 from appliance.core.clock import Clock, SystemClock
-from appliance.core.money import parse_amount
+from appliance.core.money import parse_amount, parse_quantity
 from appliance.core.operators import Operator
 from appliance.core.till import Till
 from appliance.display.document import Element, framed, render_text
@@ -110,6 +110,6 @@ def print_receipt(till: Till, doc: dict[str, Any], widths: Sequence[int], origin
 def parse_quantity_arg(text: str) -> int:
     """Quantities on the command line are pieces or kilograms ("2", "0.532")."""
     try:
-        return parse_amount(text, 3, what="quantity")
+        return parse_quantity(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(exc.message) from None

@@ -52,7 +52,7 @@ def add_operator(args: argparse.Namespace) -> int:
 
 def list_operators(args: argparse.Namespace) -> int:
     with till_for(args) as till:
-        for code, name, role, locked in till.operators.list():
+        for code, name, role, locked in till.operators.list(at=till.clock.now()):
             print(f"{code:<8} {role:<10} {name}{'  (locked)' if locked else ''}")
     return 0
 

@@ -1,9 +1,10 @@
 """`appliance sale`, `appliance return`, `appliance void`: scripted transactions for automation.
 
 Arguments are applied in the order given, as at the till: `--qty 3 --scan CODE` rings up
-three (the quantity key comes before the scan), `--pay` tenders in turn. A shift is
-opened (float 0) if none is open. On any refusal nothing is committed and the exit code
-is non-zero.
+three (the quantity key comes before the scan), `--pay` tenders in turn. Every code is
+looked up before anything is written; then a shift is opened (float 0) if none is open,
+and stays open even if the sale is then refused (unpaid, a voucher already used). A
+refused sale commits nothing and exits non-zero.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 
 from appliance.cli.common import approver, money, parse_quantity_arg, print_receipt, sign_in, till_for
 from appliance.core.money import format_amount
+from appliance.core.money import parse_quantity
 from appliance.core.returns import find_receipt, post_void, return_with_receipt, return_without_receipt, returnable
 from appliance.core.till import Till
 from appliance.errors import DomainError, InputError
@@ -76,6 +78,9 @@ def run_sale(args: argparse.Namespace) -> int:
     _check_order(args.steps)
     with till_for(args) as till:
         sign_in(till, args.operator)
+        for kind, value in args.steps:
+            if kind == "scan":
+                till.catalog.resolve(value)  # an unknown code is refused before a shift is opened
         _ensure_shift(till)
         quantity = None
         doc = None
@@ -146,14 +151,10 @@ def run_return(args: argparse.Namespace) -> int:
             items = []
             for spec in args.scan:
                 code, _, qty = spec.partition(":")
-                items.append((code, parse_amount_qty(qty)))
+                items.append((code, parse_quantity(qty) if qty else 1000))
             doc = return_without_receipt(till, items, approver=boss, reason=args.reason, restock=not args.no_restock)
             print_receipt(till, doc, _widths(till, args))
     return 0
-
-
-def parse_amount_qty(text: str) -> int:
-    return parse_quantity_arg(text) if text else 1000
 
 
 def _receipt_items(till: Till, args: argparse.Namespace) -> list[tuple[int, int]]:
@@ -172,7 +173,7 @@ def _receipt_items(till: Till, args: argparse.Namespace) -> list[tuple[int, int]
         number, _, qty = spec.partition(":")
         if not number.isdigit():
             raise InputError(f"--line {spec!r}: the line number must be a whole number")
-        items.append((int(number), parse_quantity_arg(qty) if qty else left.get(int(number), 0) or 1000))
+        items.append((int(number), parse_quantity(qty) if qty else left.get(int(number), 0) or 1000))
     return items
 
 

@@ -113,8 +113,3 @@ def decode_instore(code: str, layouts: Sequence[InstoreLayout]) -> InstoreCode |
         value_field = "W" if layout.kind == "weight" else "P"
         return InstoreCode(code=code, item=fields["I"], kind=layout.kind, value=int(fields[value_field]))
     return None
-
-
-def is_instore(code: str) -> bool:
-    """GS1 reserves EAN-13 prefixes 20-29 for in-store use."""
-    return len(code) == 13 and code[0] == "2"

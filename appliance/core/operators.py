@@ -24,10 +24,10 @@ RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 # The least role allowed to do each sensitive action without someone else's approval.
 PERMISSIONS = {
-    "sale": "cashier",
     "return": "cashier",
     "return.without_receipt": "supervisor",
     "return.late": "supervisor",
+    "return.to_cash": "supervisor",
     "discount.over_limit": "supervisor",
     "price.override_over_limit": "supervisor",
     "sale.cancel": "cashier",
@@ -148,23 +148,32 @@ class Operators:
                         "UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE code = ?", (code,)
                     )
             return Operator(code, name, role)
-        self._record_failure(code, failed + 1, at)
-        left = self.attempts - failed - 1
+        failed = self._record_failure(code, at)
+        left = self.attempts - failed
         if left <= 0:
             raise AuthenticationFailed(f"wrong PIN; {name} is now locked out", code="locked")
         raise AuthenticationFailed(f"unknown operator code or wrong PIN ({left} tries left)")
 
-    def _record_failure(self, code: str, failed: int, at: datetime) -> None:
-        if failed < self.attempts:
-            with self.store.atomic() as conn:
-                conn.execute("UPDATE operators SET failed_attempts = ? WHERE code = ?", (failed, code))
-            return
-        until = iso(at + self.lockout)
-        with self.store.event("operator.locked", ref=code, at=iso(at)) as event:
-            event.conn.execute(
-                "UPDATE operators SET failed_attempts = ?, locked_until = ? WHERE code = ?", (failed, until, code)
-            )
-            event.payload = {"code": code, "failed_attempts": failed, "locked_until": until}
+    def _record_failure(self, code: str, at: datetime) -> int:
+        """Count a wrong PIN under the write lock (two tills guessing at once both count);
+        a lockout that has run out starts the count again."""
+        with self.store.atomic() as conn:
+            failed, locked_until = conn.execute(
+                "SELECT failed_attempts, locked_until FROM operators WHERE code = ?", (code,)
+            ).fetchone()
+            failed = 1 if locked_until else failed + 1
+            if failed < self.attempts:
+                conn.execute(
+                    "UPDATE operators SET failed_attempts = ?, locked_until = NULL WHERE code = ?", (failed, code)
+                )
+                return failed
+            until = iso(at + self.lockout)
+            with self.store.event("operator.locked", ref=code, at=iso(at)) as event:
+                event.conn.execute(
+                    "UPDATE operators SET failed_attempts = ?, locked_until = ? WHERE code = ?", (failed, until, code)
+                )
+                event.payload = {"code": code, "failed_attempts": failed, "locked_until": until}
+            return failed
 
     def unlock(self, code: str, *, by: Operator, at: datetime) -> None:
         authorize("operator.unlock", by)
@@ -173,10 +182,10 @@ class Operators:
             event.conn.execute("UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE code = ?", (code,))
             event.payload = {"code": code, "by": by.code}
 
-    def list(self) -> list[tuple[str, str, str, bool]]:
-        """(code, name, role, locked) for every active operator."""
+    def list(self, *, at: datetime) -> list[tuple[str, str, str, bool]]:
+        """(code, name, role, locked now) for every active operator."""
         return [
-            (code, name, role, locked_until is not None)
+            (code, name, role, locked_until is not None and parse_iso(locked_until) > at)
             for code, name, role, locked_until in self.store.conn.execute(
                 "SELECT code, name, role, locked_until FROM operators WHERE active = 1 ORDER BY code"
             )

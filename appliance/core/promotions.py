@@ -107,16 +107,18 @@ def check_params(kind: str, params: dict, *, where: str) -> None:
 
 
 def from_row(row: Sequence) -> Promotion:
+    """A stored promotion; InputError (naming it) when its row cannot be applied."""
     pid, kind, name, params, starts_at, ends_at, members_only = row
-    return Promotion(
-        id=pid,
-        kind=kind,
-        name=name,
-        params=json.loads(params),
-        starts_at=parse_iso(starts_at) if starts_at else None,
-        ends_at=parse_iso(ends_at) if ends_at else None,
-        members_only=bool(members_only),
-    )
+    where = f"promotion {pid}"
+    try:
+        values = json.loads(params)
+        starts, ends = (parse_iso(starts_at) if starts_at else None), (parse_iso(ends_at) if ends_at else None)
+    except ValueError as exc:
+        raise InputError(f"unreadable parameters or dates ({exc})", where=where) from None
+    if not isinstance(values, dict):
+        raise InputError("parameters must be a JSON object", where=where)
+    return Promotion(id=pid, kind=kind, name=name, params=values, starts_at=starts, ends_at=ends,
+                     members_only=bool(members_only))
 
 
 def save(store: Store, promotions: Sequence[Promotion], *, at: str) -> None:

@@ -96,6 +96,9 @@ def return_with_receipt(
         ))
     if refund_to not in ("original", "cash"):
         raise InputError(f"refund_to {refund_to!r} must be 'original' or 'cash'")
+    if refund_to == "cash" and any(p["kind"] != "cash" for p in original["payments"]):
+        # Turning a voucher or stored value into cash is a supervisor's decision.
+        approvals.append(authorize("return.to_cash", operator, approver, why="the sale was not paid in cash"))
     if not items:
         raise InputError("choose at least one line to return")
     conn = till.store.conn
@@ -153,8 +156,7 @@ def return_without_receipt(
     mode = till.settings.tax.mode
     for code, quantity in items:
         product = till.catalog.resolve(code).product
-        if quantity <= 0 or (product.unit == "piece" and quantity % 1000):
-            raise InputError(f"the quantity of {product.name} must be a positive whole number of pieces")
+        till.check_quantity(quantity, product.unit, product.name)
         rate = till.settings.tax_rate(product.tax_class)
         gross = line_gross(product.price, quantity)
         sold = {

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from appliance.core.clock import business_day, iso
 from appliance.core.ids import uuid7
+from appliance.core.money import format_amount
 from appliance.core.operators import Operator, authorize
 from appliance.errors import DomainError, InputError
 from appliance.store.db import Store
@@ -97,8 +98,9 @@ _SHIFT_COLUMNS = "id, device, business_day, opened_at, opened_by, opening_float,
 
 
 class Shifts:
-    def __init__(self, store: Store, device: str, zone: str, cutover_hour: int):
+    def __init__(self, store: Store, device: str, zone: str, cutover_hour: int, exponent: int = 2):
         self.store = store
+        self.exponent = exponent
         self.device = device
         self.zone = zone
         self.cutover_hour = cutover_hour
@@ -108,12 +110,6 @@ class Shifts:
             f"SELECT {_SHIFT_COLUMNS} FROM shifts WHERE device = ? AND closed_at IS NULL", (self.device,)
         ).fetchone()
         return Shift(*row) if row else None
-
-    def get(self, shift_id: str) -> Shift:
-        row = self.store.conn.execute(f"SELECT {_SHIFT_COLUMNS} FROM shifts WHERE id = ?", (shift_id,)).fetchone()
-        if row is None:
-            raise DomainError(f"no shift {shift_id}")
-        return Shift(*row)
 
     def require_open(self) -> Shift:
         shift = self.current()
@@ -160,6 +156,13 @@ class Shifts:
         if not reason.strip():
             raise InputError("give a reason for the cash movement")
         shift = self.require_open()
+        if kind == "paid_out":
+            in_drawer = self._report(self.store.conn, shift, "X", iso(at)).expected_cash
+            if amount > in_drawer:
+                raise DomainError(
+                    f"the drawer should hold only {format_amount(in_drawer, self.exponent)}; "
+                    "a paid-out cannot take more", code="drawer_short",
+                )
         move_id = uuid7(at)
         with self.store.event(f"cash.{kind}", ref=move_id, at=iso(at)) as event:
             event.conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
@@ -30,6 +31,9 @@ from appliance.errors import DomainError, InputError
 from appliance.store.db import Store
 
 
+log = logging.getLogger(__name__)
+
+
 class Till:
     def __init__(self, settings: Settings, store: Store, clock: Clock, extra_tenders: dict[str, Tender] | None = None):
         self.settings = settings
@@ -40,7 +44,9 @@ class Till:
         self.operators = Operators(
             store, attempts=settings.security.pin_attempts, lockout_minutes=settings.security.lockout_minutes
         )
-        self.shifts = Shifts(store, self.device, settings.time.zone, settings.time.cutover_hour)
+        self.shifts = Shifts(
+            store, self.device, settings.time.zone, settings.time.cutover_hour, settings.currency.exponent
+        )
         self.cash = CashTender(settings.cash.rounding_step, settings.cash.rounding_mode)
         self.tenders: dict[str, Tender] = {
             "cash": self.cash,
@@ -77,13 +83,21 @@ class Till:
         return self.operator
 
     def reload_promotions(self) -> None:
-        """Promotions are few; they are read once and again when head office changes them."""
-        self.promotions = [
-            promotions.from_row(row)
-            for row in self.store.conn.execute(
-                "SELECT id, kind, name, params, starts_at, ends_at, members_only FROM promotions WHERE active = 1"
-            )
-        ]
+        """Promotions are few; they are read once and again when head office changes them.
+
+        A promotion that cannot be applied is left out and reported, never a reason for
+        the till not to start: the shop keeps selling at shelf prices.
+        """
+        self.promotions = []
+        self.promotion_problems: list[str] = []
+        for row in self.store.conn.execute(
+            "SELECT id, kind, name, params, starts_at, ends_at, members_only FROM promotions WHERE active = 1"
+        ):
+            try:
+                self.promotions.append(promotions.from_row(row))
+            except InputError as exc:
+                log.warning("promotion left out: %s", exc)
+                self.promotion_problems.append(str(exc))
         self._priced = None
 
     # --- ringing up
@@ -96,7 +110,8 @@ class Till:
     def _changed(self) -> None:
         self._priced = None
 
-    def _check_quantity(self, quantity: int, unit: str, name: str) -> None:
+    def check_quantity(self, quantity: int, unit: str, name: str) -> None:
+        """A line's quantity: positive, whole pieces for piece goods, at most the configured maximum."""
         if quantity <= 0:
             raise InputError(f"the quantity of {name} must be more than zero")
         if unit == "piece" and quantity % 1000:
@@ -121,13 +136,8 @@ class Till:
         price, fixed = (found.price, True) if found.price is not None else (product.price, False)
         if found.price is not None:
             qty = 1000  # the label carries the line's price
-        self._check_quantity(qty, "kg" if found.price is not None else product.unit, product.name)
-        try:
-            rate = self.settings.tax_rate(product.tax_class)
-        except KeyError:
-            raise DomainError(
-                f"{product.name} has tax class {product.tax_class!r}, which the configuration does not define"
-            ) from None
+        self.check_quantity(qty, "kg" if found.price is not None else product.unit, product.name)
+        rate = self.settings.tax_rate(product.tax_class)
         if self.sale is None:
             now = self.clock.now()
             self.sale = Sale(id=uuid7(now), started_at=now, operator=operator.code)
@@ -135,7 +145,7 @@ class Till:
         with self._change("add items") as sale:
             same = self._mergeable(sale, product.sku) if not fixed and product.unit == "piece" else None
             if same is not None:
-                self._check_quantity(same.quantity + qty, product.unit, product.name)
+                self.check_quantity(same.quantity + qty, product.unit, product.name)
                 same.quantity += qty
                 return same
             return self._add_line(sale, product, found, qty, price, fixed, rate)
@@ -196,7 +206,7 @@ class Till:
             line = sale.line(line_no)
             if line.from_label:
                 raise DomainError(f"line {line_no} comes from a scale label; scan a new label instead")
-            self._check_quantity(quantity, line.unit, line.name)
+            self.check_quantity(quantity, line.unit, line.name)
             line.quantity = quantity
 
     def void_line(self, line_no: int) -> None:

@@ -28,6 +28,13 @@ def new_code(prefix: str = "CN") -> str:
 def insert(conn: sqlite3.Connection, code: str, value: int, *, at: str, expires_on: str | None, ref: str) -> None:
     if value <= 0:
         raise InputError("a voucher must be worth more than zero")
+    if not code.strip() or len(code) > 40:
+        raise InputError("a voucher code is 1-40 characters")
+    if expires_on is not None:
+        try:
+            expires_on = date.fromisoformat(expires_on).isoformat()  # compared as text: must be YYYY-MM-DD
+        except ValueError:
+            raise InputError(f"expiry date {expires_on!r} must be a date like 2026-12-31") from None
     if conn.execute("SELECT 1 FROM vouchers WHERE code = ?", (code,)).fetchone():
         raise DomainError(f"voucher code {code} already exists")
     conn.execute(
@@ -71,7 +78,9 @@ def redeem(conn: sqlite3.Connection, code: str, *, ref: str, at: str) -> None:
 
 def reinstate(conn: sqlite3.Connection, code: str, *, redeemed_ref: str) -> None:
     """Give a voucher back when the sale that used it is post-voided."""
-    conn.execute(
+    cursor = conn.execute(
         "UPDATE vouchers SET redeemed_ref = NULL, redeemed_at = NULL WHERE code = ? AND redeemed_ref = ?",
         (code, redeemed_ref),
     )
+    if cursor.rowcount != 1:
+        raise DomainError(f"voucher {code} is not recorded as used by this sale; it cannot be given back")

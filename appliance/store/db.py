@@ -36,7 +36,8 @@ class Event:
 
 
 class Store:
-    """One connection to the database; the daemon is its only writer, CLI tools may read or write."""
+    """One connection to the database. The daemon and CLI tools may both write: every write
+    transaction takes the lock at its start and waits up to 5 s for it."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", checkpoint: str = "auto"):
         """`checkpoint="idle"`: the owner (the daemon) calls `checkpoint()` between customers.
@@ -115,7 +116,12 @@ class Store:
                 raise
             conn.execute("RELEASE SAVEPOINT nested")
             return
-        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except sqlite3.OperationalError as exc:  # still locked after busy_timeout
+            raise StoreError(
+                "the database is busy (another program is writing to it); try again", where=str(self.path), code="busy"
+            ) from exc
         try:
             yield conn
         except BaseException:

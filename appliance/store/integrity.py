@@ -26,6 +26,15 @@ _REFERENCES = (
 )
 
 
+# Void marks that do not match a void document, or void documents whose sale is not marked:
+# clearing the mark would let a voided sale be refunded again.
+_VOID_MARKS = """
+SELECT (SELECT count(*) FROM sales s WHERE s.voided_by IS NOT NULL AND NOT EXISTS
+          (SELECT 1 FROM sales v WHERE v.id = s.voided_by AND v.kind = 'void' AND v.original_id = s.id))
+     + (SELECT count(*) FROM sales v JOIN sales s ON s.id = v.original_id
+          WHERE v.kind = 'void' AND s.voided_by IS NOT v.id)
+"""
+
 # Sales whose rows say something else than the document journaled with them: a row
 # edited after the fact (the chain itself can still be whole).
 _AGREEMENT = """
@@ -85,6 +94,11 @@ def check(conn: sqlite3.Connection) -> Report:
             )
         else:
             report.lines.append(f"{what}: every one has its journal entry")
+    marks = conn.execute(_VOID_MARKS).fetchone()[0]
+    if marks:
+        report.problems.append(f"{marks} post-void mark(s) do not match their void documents")
+    else:
+        report.lines.append("post-voids: every voided sale is marked, every mark has its void")
     disagree = conn.execute(_AGREEMENT).fetchone()[0]
     if disagree:
         report.problems.append(
