@@ -1,43 +1,72 @@
 # The two commands of the quick start: `make run` and `make test`.
 # Both set everything up on a fresh Debian 12 machine (root, registries reachable).
 
-PY      ?= python3
-VENV    := .venv
-BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed
-# Debian packages the build and the tests need; installed only when missing.
-DEBS    := python3-venv python3-dev gcc
+PY         ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+# Debian packages the build needs (C compiler and Python headers for the native module).
+DEBS       := python3-venv python3-dev gcc
+# ... and those only the tests need: clang with libFuzzer for the TLV fuzz run.
+TEST_DEBS  := clang libclang-rt-14-dev
+NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
+FUZZ_SECONDS ?= 300
 
-.PHONY: run test setup system clean bench
+.PHONY: run test setup system test-system native-asan fuzz bench clean
 
 run: setup
 	$(BIN)/appliance demo
 
-test: setup
-	$(BIN)/python -m pytest
+# APPLIANCE_REQUIRE_NATIVE: the suite fails if the C module did not build, instead of
+# quietly testing the Python twin twice.
+test: setup test-system
+	APPLIANCE_REQUIRE_NATIVE=1 $(BIN)/python -m pytest
+
+# The native tests again, against a build with AddressSanitizer + UndefinedBehaviorSanitizer.
+native-asan: setup
+	rm -rf build/asan && mkdir -p build
+	POS_NATIVE_SANITIZE=1 $(BIN)/python native/build.py build/asan > build/asan.log 2>&1 || (cat build/asan.log; exit 1)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	APPLIANCE_NATIVE_LIB="$$(ls build/asan/appliance/_native*.so)" APPLIANCE_REQUIRE_NATIVE=1 \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_native.py tests/test_native_differential.py tests/test_basket.py
+
+# A long libFuzzer run of the C TLV decoder (the suite runs it for a few seconds).
+fuzz: setup test-system
+	$(BIN)/python native/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 bench: setup
 	$(BIN)/python bench/sale.py
+	$(BIN)/python bench/native.py
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(NATIVE_SRC)
 	@$(MAKE) --no-print-directory system
-	$(PY) -m venv $(VENV)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-# Install the Debian packages only if something is missing, so a ready machine needs no root.
+# Install Debian packages only when something is missing, so a ready machine needs no root.
 system:
 	@missing=""; \
-	for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
-	if $(PY) -c 'import ensurepip, venv' 2>/dev/null && command -v gcc >/dev/null; then missing=""; fi; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "Need Debian packages:$$missing (run as root, or apt-get install them)"; exit 1; fi; \
-		echo "Installing Debian packages:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	if ! $(PY) -c 'import ensurepip, venv, sysconfig, os; assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null \
+	   || ! command -v gcc >/dev/null; then missing="$(DEBS)"; fi; \
+	$(call install,$$missing)
+
+test-system:
+	@missing=""; \
+	for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	$(call install,$$missing)
+
+define install
+if [ -n "$(1)" ]; then \
+	if [ "$$(id -u)" != 0 ]; then echo "Need Debian packages:$(1) (run as root, or apt-get install them)"; exit 1; fi; \
+	echo "Installing Debian packages:$(1)"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1); \
+fi
+endef
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info appliance/_native*.so

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from typing import Sequence
 
-from appliance import __version__
+from appliance import __version__, native
 from appliance.cli import catalog_cmd, config_cmd, demo, operator_cmd, sale_cmd, shift_cmd, store_cmd
 from appliance.errors import ApplianceError, ConfigError, InputError, StoreError
 
@@ -20,7 +20,7 @@ EXIT_REFUSED, EXIT_INPUT, EXIT_STORE = 1, 2, 3
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="appliance", description="Point-of-sale appliance tools.")
-    parser.add_argument("--version", action="version", version=f"appliance {__version__}")
+    parser.add_argument("--version", action="version", version=f"appliance {__version__} ({native.describe()})")
     parser.add_argument("--config", help="configuration file (default: $APPLIANCE_CONFIG or the embedded default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo_parser = commands.add_parser("demo", help="run a scripted shop day and print its receipts and Z report")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from appliance import native
 from appliance.errors import InputError
 
 GTIN_LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}
@@ -19,10 +20,10 @@ GTIN_LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}
 
 def gtin_check_digit(body: str) -> int:
     """GS1 mod-10 check digit of the digits before it (weights 3,1,3,... from the right)."""
-    total = 0
-    for position, char in enumerate(reversed(body)):
-        total += int(char) * (3 if position % 2 == 0 else 1)
-    return (10 - total % 10) % 10
+    digit = native.gtin_check_digit(body)
+    if digit < 0:
+        raise InputError(f"{body!r} must contain digits only")
+    return digit
 
 
 def normalize_gtin(code: str, *, where: str | None = None) -> str:

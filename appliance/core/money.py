@@ -9,22 +9,15 @@ import re
 from decimal import Decimal
 
 from appliance.errors import InputError
+from appliance.native.basket_twin import div_round_half_up
+
+__all__ = ["div_round_half_up", "parse_amount", "parse_percent", "parse_quantity", "format_amount",
+           "format_percent", "format_quantity", "MAX_MINOR"]
 
 # Plain decimal text only: no exponents, no thousands separators, no "inf".
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 # Far above any till amount and far below SQLite's 64-bit integer limit.
 MAX_MINOR = 10**15
-
-
-def div_round_half_up(numerator: int, denominator: int) -> int:
-    """Integer division rounded half away from zero (commercial rounding, symmetric for refunds)."""
-    if denominator <= 0:
-        raise ValueError("denominator must be positive")
-    sign = -1 if numerator < 0 else 1
-    q, r = divmod(abs(numerator), denominator)
-    if 2 * r >= denominator:
-        q += 1
-    return sign * q
 
 
 def parse_amount(text: str, exponent: int, *, what: str = "amount") -> int:
