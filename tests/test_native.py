@@ -11,6 +11,17 @@ from appliance.native import errors as E
 from appliance.native.errors import NativeError
 
 IMPLS = [pytest.param(native.TWIN, id="twin")]
+
+
+def records(flat) -> list[tuple[int, ...]]:
+    """Packed TLV records (six values each) as tuples."""
+    return list(zip(*[iter(flat)] * 6))
+
+
+def lines_of(flat) -> list[tuple[int, ...]]:
+    """Packed basket line results (five values each) as tuples."""
+    return list(zip(*[iter(flat)] * 5))
+
 if native.C is not None:
     IMPLS.append(pytest.param(native.C, id="c"))
 
@@ -19,6 +30,8 @@ if native.C is not None:
 def test_the_c_module_is_what_runs():
     assert native.ACTIVE == "c", native.REASON
     assert native.describe() == "native: C hot path"
+    wanted = os.environ.get("APPLIANCE_NATIVE_LIB")  # the sanitizer build of make native-asan
+    assert (wanted or "appliance/_native") in native.REASON
 
 
 def test_the_twin_can_be_forced(monkeypatch):
@@ -97,11 +110,11 @@ def test_raster_refuses_a_buffer_of_the_wrong_size(impl):
 
 def shape(data: bytes, impl) -> list:
     """Rebuild the nesting from flat records: [(tag hex, value hex | children)]."""
-    records = impl.tlv_decode(data)
+    found = records(impl.tlv_decode(data))
     def build(i: int, depth: int):
         out = []
-        while i < len(records) and records[i][1] == depth:
-            tag, _, offset, length, constructed, _ = records[i]
+        while i < len(found) and found[i][1] == depth:
+            tag, _, offset, length, constructed, _ = found[i]
             i += 1
             if constructed:
                 children, i = build(i, depth + 1)
@@ -170,12 +183,12 @@ def test_read_record(impl):
 @pytest.mark.parametrize("impl", IMPLS)
 def test_records_carry_offsets_and_padding_is_skipped(impl):
     data = hexbytes("00 00 9F02 06 000000001000 00 82 02 2000 00")
-    assert impl.tlv_decode(data) == [(0x9F02, 0, 5, 6, False, 2), (0x82, 0, 14, 2, False, 12)]
-    assert impl.tlv_decode(b"") == [] and impl.tlv_decode(b"\x00\x00") == []
+    assert records(impl.tlv_decode(data)) == [(0x9F02, 0, 5, 6, 0, 2), (0x82, 0, 14, 2, 0, 12)]
+    assert records(impl.tlv_decode(b"")) == [] and records(impl.tlv_decode(b"\x00\x00")) == []
     long_form = hexbytes("5F50 81 80") + b"u" * 128
-    assert impl.tlv_decode(long_form) == [(0x5F50, 0, 4, 128, False, 0)]
+    assert records(impl.tlv_decode(long_form)) == [(0x5F50, 0, 4, 128, 0, 0)]
     four = hexbytes("70 84 00000003 8201FF")
-    assert impl.tlv_decode(four) == [(0x70, 0, 6, 3, True, 0), (0x82, 1, 8, 1, False, 6)]
+    assert records(impl.tlv_decode(four)) == [(0x70, 0, 6, 3, 1, 0), (0x82, 1, 8, 1, 0, 6)]
 
 
 # ---- TLV: every error, with its offset
@@ -206,7 +219,7 @@ def test_nesting_beyond_the_limit(impl):
     data = b""
     for _ in range(5):
         data = b"\x70" + bytes([len(data)]) + data  # five nested empty templates: depths 0..4
-    assert len(impl.tlv_decode(data, max_depth=4)) == 5
+    assert len(records(impl.tlv_decode(data, max_depth=4))) == 5
     with pytest.raises(NativeError) as err:
         impl.tlv_decode(data, max_depth=3)
     assert (err.value.native_code, err.value.offset) == (E.TLV_E_DEPTH, 8)
@@ -248,5 +261,14 @@ def test_basket_refuses_unknown_modes(impl):
 def test_basket_at_the_largest_allowed_total(impl):
     lines = [(10**9, 10**6, 1300, 0)] * 1000  # 1,000 lines of 10^12: exactly 10^15
     out, rates, totals = impl.basket(lines, 10**15 - 1, 1, 1)
-    assert totals[0] == 10**15 and sum(o[2] for o in out) == 10**15 - 1
+    assert totals[0] == 10**15 and sum(o[2] for o in lines_of(out)) == 10**15 - 1
     assert totals == native.TWIN.basket(lines, 10**15 - 1, 1, 1)[2]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_many_leftover_units_are_spread_by_largest_remainder(impl):
+    """100 equal lines and 99 units off: 99 leftover units, more than the selection fast path takes."""
+    lines = [(100, 1000, 1300, 0)] * 100 + [(7, 3000, 900, 0)] * 50
+    out, _, totals = impl.basket(lines, 99 + 150, 0, 1)
+    assert out == native.TWIN.basket(lines, 99 + 150, 0, 1)[0]
+    assert sum(o[2] for o in lines_of(out)) == 249 and totals == native.TWIN.basket(lines, 249, 0, 1)[2]

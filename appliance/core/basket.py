@@ -75,8 +75,8 @@ def compute(
         ROUND_LINE if rounding == "line" else ROUND_TOTAL,
     )
     return BasketResult(
-        lines=tuple(LineResult(*values) for values in out),
-        rates=tuple(RateTotal(*values) for values in rates),
+        lines=tuple(LineResult(*values) for values in zip(*[iter(out)] * 5)),
+        rates=tuple(RateTotal(*values) for values in zip(*[iter(rates)] * 4)),
         subtotal=subtotal,
         discount=discount,
         tax=tax,

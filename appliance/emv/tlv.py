@@ -31,7 +31,8 @@ class Node:
 def decode(data: bytes, max_depth: int = 16) -> list[Node]:
     """The top-level objects of `data`, each with its children."""
     data = bytes(data)
-    records = native.tlv_decode(data, max_depth)
+    flat = native.tlv_decode(data, max_depth)
+    records = list(zip(*[iter(flat)] * 6))
     return _build(data, records, 0, len(records), 0)[0]
 
 
@@ -43,7 +44,7 @@ def _build(data: bytes, records: Sequence[tuple], i: int, end: int, depth: int) 
         children: list[Node] = []
         if constructed:
             children, i = _build(data, records, i, end, depth + 1)
-        nodes.append(Node(tag, start, offset, data[offset : offset + length], constructed, tuple(children)))
+        nodes.append(Node(tag, start, offset, data[offset : offset + length], bool(constructed), tuple(children)))
     return nodes, i
 
 

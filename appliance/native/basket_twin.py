@@ -6,11 +6,14 @@ Same rules, same order of checks, same errors:
   the largest-remainder method; equal remainders go to the earlier line;
 - tax is rounded half up, per line or once per rate ("total"); in "total" mode the
   rate's tax is spread back over its lines the same way, so line taxes always add up.
-Inputs and results are plain tuples of ints so both implementations share one shape.
+Results are packed arrays, as the C binding returns them: line results as array('q') of
+5 values per line (gross, discount, basket share, amount, tax), rate totals as array('q')
+of 4 per rate (rate, amount, net, tax), and the totals (subtotal, discount, tax, total).
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Sequence
 
 from appliance.native.errors import (
@@ -22,8 +25,6 @@ INCLUSIVE, EXCLUSIVE = 0, 1
 ROUND_LINE, ROUND_TOTAL = 0, 1
 
 LineIn = tuple[int, int, int, int]  # unit_price, quantity (thousandths), tax_rate (bp), discount
-LineOut = tuple[int, int, int, int, int]  # gross, discount, basket_share, amount, tax
-RateOut = tuple[int, int, int, int]  # rate, amount, net, tax
 Totals = tuple[int, int, int, int]  # subtotal, discount, tax, total
 
 
@@ -68,9 +69,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
-def basket(lines: Sequence[LineIn], basket_discount: int, mode: int, rounding: int) -> tuple[
-    list[LineOut], list[RateOut], Totals
-]:
+def basket(lines: Sequence[LineIn], basket_discount: int, mode: int, rounding: int) -> tuple[array, array, Totals]:
     if mode not in (INCLUSIVE, EXCLUSIVE) or rounding not in (ROUND_LINE, ROUND_TOTAL):
         raise NativeError(E_ARGS)
     gross_all, after = [], []
@@ -111,9 +110,9 @@ def basket(lines: Sequence[LineIn], basket_discount: int, mode: int, rounding: i
             for i, part in zip(members, allocate(rate_tax, [amounts[i] for i in members])):
                 taxes[i] = part
         rates.append((rate, rate_amount, rate_amount - rate_tax if mode == INCLUSIVE else rate_amount, rate_tax))
-    out = [(g, line[3], s, a, t) for g, line, s, a, t in zip(gross_all, lines, shares, amounts, taxes)]
+    out = array("q", [v for g, line, s, a, t in zip(gross_all, lines, shares, amounts, taxes) for v in (g, line[3], s, a, t)])
     tax_total = sum(taxes)
     items = sum(amounts)
     totals = (subtotal, sum(line[3] for line in lines) + basket_discount, tax_total,
               items if mode == INCLUSIVE else items + tax_total)
-    return out, rates, totals
+    return out, array("q", [v for rate in rates for v in rate]), totals

@@ -1,24 +1,24 @@
 """Strict BER-TLV decoding in pure Python: the reference for native/tlv.c, check for check.
 
-Records are (tag, depth, value offset, value length, constructed, tag offset) in
-document order. Errors carry the same code and byte offset as the C decoder.
+Records are (tag, depth, value offset, value length, constructed 0/1, tag offset) in
+document order, packed six to a record in an array('I') as the C binding returns them.
+Errors carry the same code and byte offset as the C decoder.
 """
 
 from __future__ import annotations
+
+from array import array
 
 from appliance.native.errors import (
     TLV_E_DEPTH, TLV_E_INDEFINITE, TLV_E_LENGTH_BYTES, TLV_E_OVERRUN, TLV_E_TAG_TOO_LONG, TLV_E_TRUNCATED,
     TLV_MAX_DEPTH, NativeError,
 )
 
-Record = tuple[int, int, int, int, bool, int]
-
-
-def tlv_decode(data: bytes, max_depth: int = 16) -> list[Record]:
-    max_depth = min(max_depth, TLV_MAX_DEPTH)
+def tlv_decode(data: bytes, max_depth: int = 16) -> array:
+    max_depth = min(max(max_depth, 0), TLV_MAX_DEPTH)
     ends = [len(data)]
     pos = 0
-    records: list[Record] = []
+    records = array("I")
     while True:
         while len(ends) > 1 and pos == ends[-1]:
             ends.pop()  # containers that just ended
@@ -64,8 +64,8 @@ def tlv_decode(data: bytes, max_depth: int = 16) -> list[Record]:
             raise NativeError(TLV_E_OVERRUN, offset=length_at)
         if depth > max_depth:
             raise NativeError(TLV_E_DEPTH, offset=start)
-        constructed = bool(data[start] & 0x20)
-        records.append((tag, depth, pos, length, constructed, start))
+        constructed = 1 if data[start] & 0x20 else 0
+        records.extend((tag, depth, pos, length, constructed, start))
         if constructed and length > 0:
             ends.append(pos + length)
         else:
