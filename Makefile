@@ -5,10 +5,12 @@ PY         ?= python3
 VENV       := .venv
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
-# Debian packages the build needs (C compiler and Python headers for the native module).
-DEBS       := python3-venv python3-dev gcc
-# ... and those only the tests need: clang with libFuzzer for the TLV fuzz run.
-TEST_DEBS  := clang libclang-rt-14-dev
+# Debian packages the build needs: C compiler and Python headers (native module, evdev),
+# PC/SC headers (pyscard), libusb (pyusb printers and scanners).
+DEBS       := python3-venv python3-dev gcc libpcsclite-dev libusb-1.0-0
+# ... and those only the tests need: clang with libFuzzer (TLV fuzz run), pcscd with the
+# virtual reader driver (card readers, emulated cards), a CJK font (receipt images).
+TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei
 NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
 FUZZ_SECONDS ?= 300
 
@@ -53,6 +55,7 @@ system:
 	@missing=""; \
 	if ! $(PY) -c 'import ensurepip, venv, sysconfig, os; assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null \
 	   || ! command -v gcc >/dev/null; then missing="$(DEBS)"; fi; \
+	for p in libpcsclite-dev libusb-1.0-0; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	$(call install,$$missing)
 
 test-system:

@@ -44,7 +44,20 @@ class Blank:
     pass
 
 
-Element = Union[Text, Pair, Rule, Barcode, Blank]
+@dataclass(frozen=True)
+class Qr:
+    data: str  # an e-receipt link or a wallet payment code
+    module: int = 6  # dots per QR module on paper
+
+
+@dataclass(frozen=True)
+class Logo:
+    gray: bytes  # 8-bit grayscale, row-major
+    width: int
+    height: int
+
+
+Element = Union[Text, Pair, Rule, Barcode, Blank, Qr, Logo]
 
 
 def render_text(elements: Sequence[Element], cells: int) -> list[str]:
@@ -60,6 +73,10 @@ def render_text(elements: Sequence[Element], cells: int) -> list[str]:
         elif isinstance(element, Barcode):
             # Text has no bars: show the human-readable line printed under a Code 128 barcode.
             lines.append(pad(f"||||| {element.data} |||||", cells, "center"))
+        elif isinstance(element, Qr):
+            lines.append(pad(f"[QR {element.data}]", cells, "center"))
+        elif isinstance(element, Logo):
+            lines.append(pad("[logo]", cells, "center"))
         else:
             lines.append(" " * cells)
     return lines
