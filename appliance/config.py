@@ -245,6 +245,67 @@ class Store:
 
 
 @dataclass(frozen=True)
+class DeviceSpec:
+    """One `[devices.NAME]` table: which device, at which address, and whether the till needs it."""
+
+    name: str
+    kind: str
+    address: str
+    required: bool = False
+
+
+DEVICE_KEYS = {
+    "kind": "scanner, keypad, card_reader, stripe_reader, scale, printer, drawer, display or indicator; "
+    "may be left out when the entry is named after its kind ([devices.printer]).",
+    "address": 'Where the device is, as a URL: "serial:///dev/ttyUSB0?baudrate=9600", "usb://04b8:0202", '
+    '"tcp://10.0.0.9:9100", "evdev:///dev/input/by-id/...", "gpio://keypad?rows=5,6,13,19&cols=12,16,20", '
+    '"pcsc://ACS ACR122U", "file:///dev/usb/lp0", "sim://printer".',
+    "required": "true when the till must not open without it: `appliance doctor` then exits non-zero if it is missing.",
+}
+
+# The embedded default: a simulator for every kind, so `make run` and the tests need no hardware.
+DEFAULT_DEVICES = tuple(
+    DeviceSpec(kind, kind, f"sim://{kind}", required=kind in ("printer", "scanner"))
+    for kind in ("scanner", "keypad", "card_reader", "stripe_reader", "scale", "printer", "drawer", "display",
+                 "indicator")
+)
+
+
+def _devices(raw: Any, source: str) -> tuple[DeviceSpec, ...]:
+    from appliance.hal import address, registry
+    from appliance.hal.base import KINDS
+    from appliance.hal.errors import DeviceConfigError
+
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError("must hold one [devices.NAME] table per device", where=f"{source}: [devices]")
+    specs = []
+    for name, table in raw.items():
+        where = f"{source}: [devices.{name}]"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+            raise ConfigError("a device name is lowercase letters, digits or _", where=where)
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table with kind, address and required", where=where)
+        for key in table:
+            if key not in DEVICE_KEYS:
+                raise ConfigError(f"unknown key; known keys are {', '.join(DEVICE_KEYS)}", where=f"{where} {key}")
+        kind = table.get("kind", name if name in KINDS else None)
+        if not isinstance(kind, str) or kind not in KINDS:
+            raise ConfigError(f"kind must be one of {', '.join(sorted(KINDS))}", where=f"{where} kind")
+        url = table.get("address")
+        if not isinstance(url, str):
+            raise ConfigError("address is missing (a URL such as sim://printer)", where=f"{where} address")
+        required = table.get("required", False)
+        if not isinstance(required, bool):
+            raise ConfigError("required must be true or false", where=f"{where} required")
+        try:
+            registry.driver_path(kind, address.parse(url).scheme)
+        except DeviceConfigError as exc:
+            raise ConfigError(exc.message, where=f"{where} address") from None
+        specs.append(DeviceSpec(name, kind, url, required))
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
 class Settings:
     shop: Shop = field(default_factory=Shop)
     device: Device = field(default_factory=Device)
@@ -258,6 +319,7 @@ class Settings:
     security: Security = field(default_factory=Security)
     paths: Paths = field(default_factory=Paths)
     store: Store = field(default_factory=Store)
+    devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -283,8 +345,9 @@ class Settings:
 SECTIONS: dict[str, type] = {
     f.name: f.type if isinstance(f.type, type) else globals()[f.type]
     for f in dataclasses.fields(Settings)
-    if f.name not in ("source", "base_dir")
+    if f.name not in ("source", "base_dir", "devices")
 }
+ALL_SECTIONS = (*SECTIONS, "devices")
 
 
 def documented_keys() -> list[tuple[str, str, Any, str]]:
@@ -295,6 +358,7 @@ def documented_keys() -> list[tuple[str, str, Any, str]]:
             show = f.metadata["show"]
             default = _default(f)
             rows.append((section, f.name, show(default) if show else default, f.metadata["doc"]))
+    rows += [("devices", key, None, doc) for key, doc in DEVICE_KEYS.items()]
     return rows
 
 
@@ -336,9 +400,9 @@ def from_mapping(raw: dict[str, Any], *, source: str = EMBEDDED, base_dir: Path 
     """Build settings from parsed TOML; every problem is a ConfigError naming the key."""
     sections = {}
     for section, value in raw.items():
-        if section not in SECTIONS:
+        if section not in ALL_SECTIONS:
             raise ConfigError(
-                f"unknown section; known sections are {', '.join(SECTIONS)}", where=f"{source}: [{section}]"
+                f"unknown section; known sections are {', '.join(ALL_SECTIONS)}", where=f"{source}: [{section}]"
             )
         if not isinstance(value, dict):
             raise ConfigError(
@@ -347,7 +411,8 @@ def from_mapping(raw: dict[str, Any], *, source: str = EMBEDDED, base_dir: Path 
             )
     for section, cls in SECTIONS.items():
         sections[section] = _build_section(cls, raw.get(section, {}), source, section)
-    settings = Settings(**sections, source=source, base_dir=base_dir or Path.cwd())
+    devices = _devices(raw["devices"], source) if "devices" in raw else DEFAULT_DEVICES
+    settings = Settings(**sections, devices=devices, source=source, base_dir=base_dir or Path.cwd())
     _cross_checks(settings)
     return settings
 
@@ -380,4 +445,5 @@ def _as_table(settings: Settings) -> dict[str, dict[str, Any]]:
             show = f.metadata["show"]
             entries[f.name] = show(value) if show else value
         table[section] = entries
+    table["devices"] = {d.name: {"kind": d.kind, "address": d.address, "required": d.required} for d in settings.devices}
     return table
