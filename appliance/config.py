@@ -186,6 +186,12 @@ class Cash:
     rounding_mode: str = _key(
         "nearest", 'How cash totals are rounded: "nearest" (halves up), "down" or "up".', _choice("nearest", "down", "up")
     )
+    drawer_opens: str = _key(
+        "cash",
+        'When a sale opens the drawer: "cash" (any cash tender) or "change" (only when change is due); '
+        "otherwise only a supervisor's journaled no-sale opens it.",
+        _choice("cash", "change"),
+    )
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,11 @@ class Time:
 @dataclass(frozen=True)
 class Receipt:
     width: int = _key(48, "Characters per line: 32 for 58 mm paper, 42 or 48 for 80 mm.", _choice(32, 42, 48))
+    qr_url: str = _key(
+        "https://receipt.example.com/{receipt_no}",
+        "Link printed as a QR code under each receipt (an e-receipt); {receipt_no} is replaced; empty: no QR code.",
+        _text(200),
+    )
 
 
 @dataclass(frozen=True)

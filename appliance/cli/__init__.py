@@ -12,7 +12,9 @@ import sys
 from typing import Sequence
 
 from appliance import __version__, native
-from appliance.cli import catalog_cmd, config_cmd, demo, operator_cmd, sale_cmd, shift_cmd, store_cmd, tlv_cmd
+from appliance.cli import (
+    catalog_cmd, config_cmd, demo, doctor_cmd, operator_cmd, sale_cmd, shift_cmd, store_cmd, tlv_cmd,
+)
 from appliance.errors import ApplianceError, ConfigError, InputError, StoreError
 
 EXIT_REFUSED, EXIT_INPUT, EXIT_STORE = 1, 2, 3
@@ -25,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo_parser = commands.add_parser("demo", help="run a scripted shop day and print its receipts and Z report")
     demo_parser.set_defaults(func=demo.run)
-    for module in (config_cmd, catalog_cmd, operator_cmd, sale_cmd, shift_cmd, store_cmd, tlv_cmd):
+    for module in (config_cmd, catalog_cmd, operator_cmd, sale_cmd, shift_cmd, store_cmd, tlv_cmd, doctor_cmd):
         module.register(commands)
     return parser
 

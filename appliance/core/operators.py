@@ -37,6 +37,7 @@ PERMISSIONS = {
     "shift.close": "supervisor",
     "cash.paid_in": "cashier",
     "cash.paid_out": "supervisor",
+    "drawer.no_sale": "supervisor",
     "operator.unlock": "supervisor",
     "operator.manage": "manager",
     "catalog.import": "manager",

@@ -198,8 +198,12 @@ def to_png(data: bytes, dots: int, path: Path) -> Path:
     font_path = find_font()
     if font_path is None:
         log.warning("no CJK font installed (fonts-wqy-microhei): Chinese text is drawn as boxes")
+    # In a .ttc the second face is the monospaced one (WenQuanYi Micro Hei Mono): Latin letters
+    # then fit the printer's 12-dot cells instead of running into each other.
+    index = 1 if font_path and font_path.endswith(".ttc") else 0
     fonts = {
-        big: (ImageFont.truetype(font_path, CELL_H * (2 if big else 1)) if font_path else ImageFont.load_default())
+        big: (ImageFont.truetype(font_path, CELL_H * (2 if big else 1), index=index) if font_path
+              else ImageFont.load_default())
         for big in (False, True)
     }
     heights = []

@@ -13,7 +13,7 @@ from typing import Any
 from appliance.config import Settings
 from appliance.core.clock import local
 from appliance.core.money import format_amount, format_percent, format_quantity
-from appliance.display.document import Barcode, Blank, Element, Pair, Rule, Text
+from appliance.display.document import Barcode, Blank, Element, Pair, Qr, Rule, Text
 
 TITLES = {"sale": "销售 SALE", "return": "退货 RETURN", "void": "作废 VOID", "cancel": "取消 CANCELLED"}
 TENDERS = {
@@ -100,7 +100,11 @@ def receipt(doc: dict[str, Any], settings: Settings, ctx: ReceiptContext = Recei
         out.append(Text(f"原因 Reason: {doc['reason']}"))
     if doc.get("line_voids"):
         out.append(Text(f"删除商品 Lines voided {doc['line_voids']}"))
-    out += [Blank(), Barcode(doc["receipt_no"]), Blank(), Text(settings.shop.footer, "center")]
+    out += [Blank(), Barcode(doc["receipt_no"])]
+    if settings.receipt.qr_url:
+        out += [Qr(settings.receipt.qr_url.replace("{receipt_no}", doc["receipt_no"]), module=4),
+                Text("扫码查看电子小票 Scan for your e-receipt", "center")]
+    out += [Blank(), Text(settings.shop.footer, "center")]
     return out
 
 
