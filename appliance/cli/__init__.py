@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from appliance import __version__, native
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="configuration file (default: $APPLIANCE_CONFIG or the embedded default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo_parser = commands.add_parser("demo", help="run a scripted shop day and print its receipts and Z report")
+    demo_parser.add_argument("--png-dir", type=Path, help="also save each receipt and the Z report as PNG images of the paper")
     demo_parser.set_defaults(func=demo.run)
     for module in (config_cmd, catalog_cmd, operator_cmd, sale_cmd, shift_cmd, store_cmd, tlv_cmd, doctor_cmd):
         module.register(commands)

@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from appliance import config
@@ -102,9 +103,31 @@ def paper(elements: Sequence[Element], widths: Sequence[int]) -> str:
     return "\n".join(blocks)
 
 
-def print_receipt(till: Till, doc: dict[str, Any], widths: Sequence[int], original_receipt: str = "") -> None:
+PRINTERS = {32: (58, 384), 42: (80, 576), 48: (80, 576)}  # columns: (paper mm, dots)
+
+
+def save_pngs(elements: Sequence[Element], name: str, widths: Sequence[int], folder: Path) -> list[Path]:
+    """The document as the printer would put it on paper, one PNG per paper width."""
+    from appliance.display.escpos import to_escpos
+    from appliance.display.escpos_render import to_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for cells in widths:
+        mm, dots = PRINTERS[cells]
+        data = to_escpos(elements, columns=cells, dots=dots, chinese=True)
+        saved.append(to_png(data, dots, folder / f"{name}-{mm}mm.png"))
+    return saved
+
+
+def print_receipt(
+    till: Till, doc: dict[str, Any], widths: Sequence[int], original_receipt: str = "", png_dir: Path | None = None
+) -> None:
     ctx = receipt_context(till, doc, original_receipt)
-    print(paper(receipt(doc, till.settings, ctx), widths))
+    elements = receipt(doc, till.settings, ctx)
+    print(paper(elements, widths))
+    if png_dir is not None:
+        save_pngs(elements, doc["receipt_no"], widths, png_dir)
 
 
 def parse_quantity_arg(text: str) -> int:

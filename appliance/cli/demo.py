@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 from datetime import date, datetime, time, timedelta
 from importlib import resources
+from pathlib import Path
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from appliance.cli.common import PAPER, money, paper, print_receipt, settings_from, open_store
+from appliance.cli.common import PAPER, money, open_store, paper, print_receipt, save_pngs, settings_from
 from appliance.core import members, promotions, vouchers
 from appliance.core.barcode import gtin_check_digit
 from appliance.core.catalog_csv import Rules, import_csv
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         day = _next_day(till)
         clock.set(datetime.combine(day, time(8, 0), ZoneInfo(settings.time.zone)))
         _seed(till, clock.now())
-        _shop_day(till, clock, widths)
+        _shop_day(till, clock, widths, args.png_dir)
         head = journal.verify(store.conn)
         print(f"\nJournal verified: {head.seq} entries, head {head.hash.hex()[:16]}…")
         print(f"Store: {settings.database_path}  ·  papers shown: {', '.join(PAPER[w] for w in widths)}")
@@ -119,7 +120,7 @@ def _step(title: str) -> None:
     print(f"\n=== {title} ===")
 
 
-def _shop_day(till: Till, clock: ManualClock, widths: list[int]) -> None:
+def _shop_day(till: Till, clock: ManualClock, widths: list[int], png_dir: Path | None) -> None:
     s = till.settings
     print(f"\n##### 营业日 Business day {clock.now().date()} · {s.shop.name} · terminal {s.device.id} #####")
     cashier = till.sign_in("1001", "1234")
@@ -131,7 +132,7 @@ def _shop_day(till: Till, clock: ManualClock, widths: list[int]) -> None:
     for code in ("6900000000014", "69012341", "6900000000021", "6900000000090", "6900000000151"):
         till.scan(code)
     first = till.pay("cash", money("30.00", s))
-    print_receipt(till, first, widths)
+    print_receipt(till, first, widths, png_dir=png_dir)
 
     clock.advance(minutes=25)
     _step("Sale 2: a member, weighed fruit from scale labels, chips 2+1, milk special, stored value + cash")
@@ -144,7 +145,7 @@ def _shop_day(till: Till, clock: ManualClock, widths: list[int]) -> None:
     till.attach_member(MEMBER_PHONE)
     till.pay("stored_value", money("30.00", s))
     second = till.pay("cash")
-    print_receipt(till, second, widths)
+    print_receipt(till, second, widths, png_dir=png_dir)
 
     clock.advance(minutes=40)
     _step("Sale 3: split payment, voucher 20.00 + cash")
@@ -155,7 +156,7 @@ def _shop_day(till: Till, clock: ManualClock, widths: list[int]) -> None:
     till.scan("6900000000168")
     till.pay("voucher", reference=code)
     third = till.pay("cash", money("100.00", s))
-    print_receipt(till, third, widths)
+    print_receipt(till, third, widths, png_dir=png_dir)
 
     clock.advance(minutes=18)
     _step("Sale 4 is suspended (customer forgot the wallet); sale 5 goes first; sale 4 resumes")
@@ -169,23 +170,23 @@ def _shop_day(till: Till, clock: ManualClock, widths: list[int]) -> None:
     till.scan("6900000000038")
     till.scan("6900000000045")
     fifth = till.pay("cash", money("10.00", s))
-    print_receipt(till, fifth, widths)
+    print_receipt(till, fifth, widths, png_dir=png_dir)
     clock.advance(minutes=4)
     till.resume(suspended)
     supervisor = till.approve("2001", "2468")
     till.discount_line(1, Discount(percent=1500, reason="整箱优惠 case deal"), approver=supervisor)
     fourth = till.pay("cash", money("50.00", s))
-    print_receipt(till, fourth, widths)
+    print_receipt(till, fourth, widths, png_dir=png_dir)
 
     clock.advance(hours=2)
     _step(f"Return against receipt {first['receipt_no']}: one cola, back on the shelf")
     refund = return_with_receipt(till, first["receipt_no"], [(1, 1000)], reason="口味不对 wrong flavour")
-    print_receipt(till, refund, widths, original_receipt=first["receipt_no"])
+    print_receipt(till, refund, widths, original_receipt=first["receipt_no"], png_dir=png_dir)
 
     clock.advance(minutes=30)
     _step(f"Post-void of receipt {fifth['receipt_no']} with supervisor 2001's PIN")
     void = post_void(till, fifth["receipt_no"], approver=till.approve("2001", "2468"), reason="重复结账 rang up twice")
-    print_receipt(till, void, widths, original_receipt=fifth["receipt_no"])
+    print_receipt(till, void, widths, original_receipt=fifth["receipt_no"], png_dir=png_dir)
 
     clock.advance(hours=6)
     till.sign_out()
@@ -194,5 +195,9 @@ def _shop_day(till: Till, clock: ManualClock, widths: list[int]) -> None:
     counted = x.expected_cash - money("0.50", s)
     report = till.shifts.close(supervisor, counted, at=clock.now())
     _step(f"Z report #{report.z_number}: shift {shift.id[:8]}… closed by {supervisor.name}, counted cash short by 0.50")
-    print(paper(shift_report(report, s), widths))
+    z_paper = shift_report(report, s)
+    print(paper(z_paper, widths))
+    if png_dir is not None:
+        saved = save_pngs(z_paper, f"Z{report.z_number:04d}", widths, png_dir)
+        print(f"\nPaper images of every receipt and the Z report: {png_dir} ({len(saved)} for the Z report)")
     till.sign_out()

@@ -36,6 +36,13 @@ class Transport(ABC):
         raise DeviceIOError("this connection cannot be read from", device=self.device, code="write_only")
 
 
+def _flag(address: Address, name: str, device: str) -> bool:
+    value = address.param(name, "0")
+    if value not in ("0", "1"):
+        raise DeviceConfigError(f"{name}={value} in {address.raw!r} must be 0 or 1", device=device)
+    return value == "1"
+
+
 class SerialTransport(Transport):
     """A serial port through pyserial (`serial:///dev/ttyUSB0?baudrate=9600&parity=E`)."""
 
@@ -47,8 +54,8 @@ class SerialTransport(Transport):
             "bytesize": address.int_param("bytesize", 8, 5, 8),
             "parity": (address.param("parity", "N") or "N").upper(),
             "stopbits": address.int_param("stopbits", 1, 1, 2),
-            "rtscts": address.param("rtscts", "0") == "1",
-            "xonxoff": address.param("xonxoff", "0") == "1",
+            "rtscts": _flag(address, "rtscts", device),
+            "xonxoff": _flag(address, "xonxoff", device),
         }
         if self.settings["parity"] not in ("N", "E", "O", "M", "S"):
             raise DeviceConfigError(f"parity={self.settings['parity']} must be N, E, O, M or S", device=device)
@@ -88,8 +95,16 @@ class SerialTransport(Transport):
         if self.port is None:
             raise DeviceUnavailable("not open", device=self.device)
         try:
-            self.port.timeout = timeout
-            return bytes(self.port.read(size))
+            if self.port.timeout != timeout:  # pyserial re-applies all port settings on every change
+                self.port.timeout = timeout
+            # pyserial's read(size) waits until `size` bytes or the timeout; a driver wants what has
+            # come so far, as TcpTransport gives it: wait for the first byte, then take what waits.
+            data = self.port.read(1)
+            if data and size > 1:
+                waiting = self.port.in_waiting
+                if waiting:
+                    data += self.port.read(min(waiting, size - 1))
+            return bytes(data)
         except (serial.SerialException, OSError, TypeError) as exc:  # TypeError: pyserial on a vanished fd
             raise DeviceIOError(f"reading from {self.path} failed: {exc}", device=self.device) from exc
 
