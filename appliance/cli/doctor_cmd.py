@@ -24,7 +24,7 @@ from appliance.core.drawer import no_sale
 from appliance.core.till import Till
 from appliance.display.escpos import to_escpos
 from appliance.display.escpos_render import to_png
-from appliance.display.testpage import test_page
+from appliance.display.testpage import printer_test_page
 from appliance.errors import InputError
 from appliance.hal import registry
 from appliance.hal.base import Device, InputDevice
@@ -127,7 +127,7 @@ def _actions(args: argparse.Namespace, settings: Settings, devices: dict[str, De
 
     if args.test_page:
         def print_page(printer: Any) -> None:
-            page = test_page(settings.shop.name, settings.device.id, printer.columns)
+            page = printer_test_page(settings.shop.name, settings.device.id, printer.columns)
             printer.write(to_escpos(page, columns=printer.columns, dots=printer.dots, chinese=printer.chinese))
             if args.png is not None and hasattr(printer, "output"):
                 print(f"paper image: {to_png(bytes(printer.output), printer.dots, args.png)}")

@@ -24,7 +24,7 @@ def logo(width: int = 96, height: int = 48) -> Logo:
     return Logo(b"".join(rows), width, height)
 
 
-def test_page(shop: str, terminal: str, columns: int) -> list[Element]:
+def printer_test_page(shop: str, terminal: str, columns: int) -> list[Element]:
     return [
         logo(),
         Text(shop, "center", bold=True, big=True),

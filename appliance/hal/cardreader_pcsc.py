@@ -27,6 +27,7 @@ from appliance.hal.events import CardInserted, CardRemoved
 log = logging.getLogger(__name__)
 
 WAIT_MS = 250  # longest SCardGetStatusChange wait, so `stop` is honoured within a quarter second
+GONE_WAIT_MS = 1000  # pcscd polls most drivers for presence every 400 ms (PCSCLITE_STATUS_POLL_RATE)
 
 # PC/SC error names by value, for messages and error codes (pyscard exports them all).
 ERROR_NAMES = {getattr(scard, n) & 0xFFFFFFFF: n for n in dir(scard) if n.startswith(("SCARD_E_", "SCARD_W_", "SCARD_F_"))}
@@ -185,12 +186,12 @@ class PcscCardReader(CardReader):
             if self._card is None:
                 self._connect(context)
             hresult, response = scard.SCardTransmit(self._card, self._protocol, list(apdu))
-            if hresult != scard.SCARD_S_SUCCESS:
+            if hresult != scard.SCARD_S_SUCCESS or len(response) < 2:
                 self._drop_card()
-                raise self._error(hresult, f"APDU of {len(apdu)} bytes failed")
+        if hresult != scard.SCARD_S_SUCCESS:
+            raise self._error(hresult, f"APDU of {len(apdu)} bytes failed")
         if len(response) < 2:
-            raise DeviceIOError(f"card answered {len(response)} bytes, not even a status word (ISO 7816-4 5.1)",
-                                device=self.name, code="bad_response")
+            raise self._no_status_word(context, len(response))
         data, sw1, sw2 = bytes(response[:-2]), response[-2], response[-1]
         log.debug("%s: APDU %d bytes -> %d bytes, SW %02X%02X", self.name, len(apdu), len(data), sw1, sw2)
         return data, sw1, sw2
@@ -214,6 +215,21 @@ class PcscCardReader(CardReader):
             return DeviceIOError(f"{doing}: the card was removed ({_name(hresult)})", device=self.name,
                                  code="card_removed")
         return DeviceIOError(f"{doing}: {_describe(hresult)}", device=self.name, code=_name(hresult))
+
+    def _no_status_word(self, context: Any, received: int) -> DeviceIOError:
+        """A "successful" answer without SW1 SW2 (ISO 7816-4 5.1 makes them mandatory).
+
+        Some drivers (vpcd, when the card's socket closes mid-command) report a card pulled
+        during an APDU this way; pcscd only marks the slot empty at its next poll, so wait
+        that long before calling it a removal rather than a faulty card.
+        """
+        state, _ = self._state(context, 0)
+        if state & scard.SCARD_STATE_PRESENT:
+            state, _ = self._state(context, GONE_WAIT_MS, state & ~scard.SCARD_STATE_CHANGED)
+        if not state & scard.SCARD_STATE_PRESENT:
+            return DeviceIOError("the card was removed during the APDU", device=self.name, code="card_removed")
+        return DeviceIOError(f"the card answered {received} bytes, without a status word", device=self.name,
+                             code="bad_response")
 
     def _state(self, context: Any, timeout_ms: int, known: int = scard.SCARD_STATE_UNAWARE) -> tuple[int, bytes]:
         """(event state, ATR) of our reader, waiting up to `timeout_ms` for a change from `known`."""
