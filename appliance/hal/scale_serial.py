@@ -6,21 +6,21 @@
 Both protocols are request/answer: the terminal asks, the scale answers once. Sources
 for the frames:
 
-- toledo8217: METTLER TOLEDO DIVA Service Manual (72191202), "Command Descriptions" and
-  "Scale Status Byte Bit Definitions" (sections 6.1.3-6.1.4), and the Toledo 8217 protocol
+- toledo8217: METTLER TOLEDO DIVA Service Manual (72191202), the Toledo "Command
+  Descriptions" and "Scale Status Byte Bit Definitions" (6.1.3.2, 6.1.4.3), and Toledo8217Protocol
   of Odoo's hw_scale driver (addons/hw_scale/controllers/main.py). 'W' is answered with
   STX + weight digits with a decimal point (+ 'N' when net) + CR, or, when the scale is in
   motion, under zero or over capacity, with STX '?' + one status byte + CR. 'Z' (zero) and
   'T' (tare) are answered with the status frame. The frame carries no unit: `unit=kg|lb`
   says what the scale is set to.
 - nci: the NCI general serial protocol (Avery Weigh-Tronix SCP-01; as printed in the
-  Weigh-Tronix 7821 User Instructions section 6.3, the DIVA Service Manual section 6.1.2
+  Weigh-Tronix 7821 User Instructions section 6.3, the DIVA Service Manual's NCI pages
   and the Ohaus Aviator 7000 service manual's status byte table). "W<CR>" is answered
   with LF weight+unit CR LF status-bytes CR ETX, or LF status-bytes CR ETX alone; "Z<CR>"
   with the status. SCP-01 has no tare command, so `tare()` says so.
 
 Bytes are taken as 7-bit (the parity bit masked) because both protocols are 7E1 and a port
-left at 8N1 would otherwise see every other character with bit 7 set.
+left at 8N1 would otherwise read the parity bit as bit 7 of the characters.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ MAX_ANSWER = 64  # bytes; any real answer is shorter, so more without an end is 
 STX, CR, ETX = 0x02, 0x0D, 0x03
 
 
-def to_grams(value: Decimal, unit: str) -> int:
-    return int((value * GRAMS_PER[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def to_grams(*amounts: tuple[bytes, str]) -> int:
+    """Whole grams in a sum of (decimal digits, unit) amounts, rounded once at the end."""
+    total = sum(Decimal(digits.decode()) * GRAMS_PER[unit] for digits, unit in amounts)
+    return int(Decimal(total).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Toledo8217(Protocol):
         match = self.WEIGHT.fullmatch(frame)
         if not match:
             raise BadFrame("neither a weight nor a status")
-        return to_grams(Decimal(match.group(1).decode()), self.unit), Status()
+        return to_grams((match.group(1), self.unit)), Status()
 
 
 class Nci(Protocol):
@@ -158,14 +160,14 @@ class Nci(Protocol):
 
     def _grams(self, field: bytes, status: Status) -> int:
         if match := self.POUNDS_OUNCES.fullmatch(field):
-            return to_grams(Decimal(match.group(1).decode()), "lb") + to_grams(Decimal(match.group(2).decode()), "oz")
+            return to_grams((match.group(1), "lb"), (match.group(2), "oz"))
         match = self.WEIGHT.fullmatch(field)
         if not match:
             raise BadFrame("no weight before the status")
         unit = match.group(3).decode().lower()
         if unit not in GRAMS_PER:
             raise BadFrame(f"unit {unit!r}")
-        grams = to_grams(Decimal(match.group(2).decode()), unit)
+        grams = to_grams((match.group(2), unit))
         return -grams if match.group(1) else grams
 
 
@@ -204,6 +206,9 @@ class SerialScale(Scale):
     def weigh(self, timeout: float = 2.0) -> tuple[int, bool]:
         """(grams, stable); grams is 0 when the scale only says it is moving."""
         grams, status = self._exchange(self.protocol.weigh_command, timeout, "weight request")
+        if status.fault:
+            raise DeviceIOError(f"the scale reports a {status.fault} error: it needs service",
+                                device=self.name, code="scale_fault")
         if status.over_capacity:
             raise DeviceIOError("over capacity: take the goods off and weigh less at a time",
                                 device=self.name, code="over_capacity")
@@ -278,15 +283,16 @@ def stable_weight(scale: Scale, samples: int = 3, timeout: float = 5.0, interval
     """Grams once `samples` consecutive stable readings agree, so a bouncing platter never prices goods.
 
     The scale's own "stable" flag is necessary but not enough: some scales flag stability
-    on a single quiet A/D cycle. Over/under errors and a silent scale raise as from weigh().
+    on a single quiet A/D cycle. `timeout` bounds the settling; each reading has weigh()'s
+    own timeout, and over/under errors and a silent scale raise as from weigh().
     """
     if samples < 1:
         raise ValueError("samples must be at least 1")
     deadline = time.monotonic() + timeout
     last: int | None = None
     agreeing = 0
-    while (left := deadline - time.monotonic()) > 0:
-        grams, stable = scale.weigh(left)
+    while time.monotonic() < deadline:
+        grams, stable = scale.weigh()
         if not stable:
             last, agreeing = None, 0
         elif grams == last:

@@ -8,6 +8,7 @@ library failure into DeviceUnavailable (could not open) or DeviceIOError / Devic
 from __future__ import annotations
 
 import os
+import select
 import socket
 from abc import ABC, abstractmethod
 from typing import Any
@@ -94,17 +95,14 @@ class SerialTransport(Transport):
 
         if self.port is None:
             raise DeviceUnavailable("not open", device=self.device)
+        # Wait here rather than through pyserial's timeout: its read(size) waits for all `size`
+        # bytes where a driver wants what has come so far (as TcpTransport gives it), and each
+        # change of its timeout re-applies every port setting (tcsetattr) on each read.
         try:
-            if self.port.timeout != timeout:  # pyserial re-applies all port settings on every change
-                self.port.timeout = timeout
-            # pyserial's read(size) waits until `size` bytes or the timeout; a driver wants what has
-            # come so far, as TcpTransport gives it: wait for the first byte, then take what waits.
-            data = self.port.read(1)
-            if data and size > 1:
-                waiting = self.port.in_waiting
-                if waiting:
-                    data += self.port.read(min(waiting, size - 1))
-            return bytes(data)
+            if not select.select([self.port.fileno()], [], [], timeout)[0]:
+                return b""
+            # Readable with nothing waiting is a vanished device: read(1) raises for it.
+            return bytes(self.port.read(max(1, min(self.port.in_waiting, size))))
         except (serial.SerialException, OSError, TypeError) as exc:  # TypeError: pyserial on a vanished fd
             raise DeviceIOError(f"reading from {self.path} failed: {exc}", device=self.device) from exc
 
