@@ -171,3 +171,25 @@ def test_registry_names_what_a_kind_accepts():
     parsed = address.parse("gpio://keypad?rows=5,6,13,19&cols=12,16,20")
     assert (parsed.scheme, parsed.target, parsed.int_list("rows")) == ("gpio", "keypad", [5, 6, 13, 19])
     assert address.parse("pcsc://ACS ACR122U 00 00").target == "ACS ACR122U 00 00"
+
+
+def test_a_udev_add_brings_an_unplugged_device_back_at_once():
+    """The backoff here is a minute; only the plug-in event can bring the scanner back in time."""
+    events: list = []
+    m = DeviceManager([("scanner", "scanner", "sim://scanner", True)], events.append, backoff=(60.0, 60.0))
+    m.start()
+    try:
+        scanner = m.device("scanner")
+        wait_for(events, lambda e: isinstance(e, DeviceOnline))
+        scanner.unplug()
+        offline = wait_for(events, lambda e: isinstance(e, DeviceOffline))
+        scanner.plug()
+        m.watch_hotplug()
+
+        class Udev:
+            action, subsystem, device_path = "add", "tty", "/devices/usb1/ttyACM0"
+
+        m.hotplug.handle(Udev())
+        wait_for(events, lambda e: isinstance(e, DeviceOnline) and e.at > offline.at)
+    finally:
+        m.stop()

@@ -151,6 +151,18 @@ class DeviceManager:
         self._wake.wait(delay * random.uniform(0.8, 1.2))
         self._wake.clear()
 
+    def watch_hotplug(self) -> bool:
+        """Retry offline devices the moment udev reports something plugged in; False without udev."""
+        from appliance.hal.hotplug import Hotplug
+
+        self.hotplug = Hotplug(lambda action, path: self.retry_now() if action == "add" else None)
+        try:
+            self.hotplug.start()
+        except HalError as exc:
+            log.warning("%s", exc)
+            return False
+        return True
+
     def retry_now(self) -> None:
         """Something was plugged in: retry offline devices now instead of after their backoff."""
         self._wake.set()
@@ -175,6 +187,9 @@ class DeviceManager:
         return result
 
     def stop(self) -> None:
+        hotplug = getattr(self, "hotplug", None)
+        if hotplug is not None:
+            hotplug.stop()
         self._stop.set()
         self._wake.set()
         for thread in self._threads:
