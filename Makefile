@@ -47,7 +47,7 @@ $(STAMP): pyproject.toml $(NATIVE_SRC)
 	@$(MAKE) --no-print-directory system
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,board]'
 	@touch $@
 
 # Install Debian packages only when something is missing, so a ready machine needs no root.

@@ -193,3 +193,28 @@ def test_a_udev_add_brings_an_unplugged_device_back_at_once():
         wait_for(events, lambda e: isinstance(e, DeviceOnline) and e.at > offline.at)
     finally:
         m.stop()
+
+
+def test_abandoned_pin_entry_keeps_no_digits(manager):
+    keypad = manager.device("keypad")
+    keypad.begin_pin_entry()
+    keypad.press("9", "9")
+    keypad.end_pin_entry()  # the card was pulled
+    keypad.press("5")  # an ordinary key again
+    assert wait_for(manager.events, lambda e: isinstance(e, KeyPressed)).key == "5"
+    keypad.begin_pin_entry()
+    keypad.press("1", "2", "3", "4", "ENTER")
+    assert wait_for(manager.events, lambda e: isinstance(e, PinEntered)).pin.reveal() == b"1234"
+
+
+def test_a_wrong_request_does_not_take_a_device_offline(manager):
+    from appliance.hal.errors import DeviceConfigError
+
+    wait_for(manager.events, lambda e: isinstance(e, DeviceOnline) and e.device == "indicator")
+
+    def typo(device):
+        raise DeviceConfigError("unknown pattern 'typo'")
+
+    with pytest.raises(DeviceConfigError):
+        manager.use("indicator", typo)
+    assert manager.states["indicator"].online

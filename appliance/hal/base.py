@@ -51,15 +51,28 @@ class Scanner(InputDevice):
 
 
 class Keypad(InputDevice):
+    """Every keypad turns key names into events through `self.keys`, which holds PIN digits back."""
+
     kind = "keypad"
 
     def __init__(self, name: str, address: Address):
+        from appliance.hal.pin_entry import PinEntry
+
         super().__init__(name, address)
         self.pin_mode = threading.Event()
+        self.keys = PinEntry(name, self.pin_mode)
 
     def begin_pin_entry(self) -> None:
         """Until ENTER, digits are collected privately and sent as one PinEntered (never as keys)."""
-        self.pin_mode.set()
+        self.keys.begin()
+
+    def end_pin_entry(self) -> None:
+        """The daemon gave up on the PIN (card removed, cancelled): forget what was typed."""
+        self.pin_mode.clear()
+        self.keys.wipe()
+
+    def close(self) -> None:
+        self.keys.wipe()
 
 
 class StripeReader(InputDevice):

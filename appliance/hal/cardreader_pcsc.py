@@ -44,12 +44,22 @@ READER_GONE_STATES = scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE
 CONTACTLESS_NAME = re.compile(r"\b(PICC|CL|contactless)\b", re.IGNORECASE)
 
 
+# What a technician should check, where the PC/SC wording misleads. libpcsclite reports a
+# connection that pcscd closed as SECURITY_VIOLATION ("Access denied"): that is how its
+# polkit refusal looks, and also how a pcscd that is shutting down looks.
+HINTS = {
+    scard.SCARD_E_NO_SERVICE: "pcscd is not running (systemctl status pcscd.socket)",
+    scard.SCARD_W_SECURITY_VIOLATION: "pcscd closed the connection: it is stopping, or its polkit rules refuse this user",
+}
+
+
 def _name(hresult: int) -> str:
     return ERROR_NAMES.get(hresult & 0xFFFFFFFF, f"0x{hresult & 0xFFFFFFFF:08X}")
 
 
 def _describe(hresult: int) -> str:
-    return f"{scard.SCardGetErrorMessage(hresult).strip().rstrip('.')} ({_name(hresult)})"
+    text = HINTS.get(hresult) or scard.SCardGetErrorMessage(hresult).strip().rstrip(".")
+    return f"{text} ({_name(hresult)})"
 
 
 def is_contactless_atr(atr: bytes) -> bool:
@@ -113,8 +123,7 @@ class PcscCardReader(CardReader):
         self.close()
         hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hresult != scard.SCARD_S_SUCCESS:
-            raise DeviceUnavailable(f"cannot reach pcscd: {_describe(hresult)}; is pcscd running "
-                                    "(systemctl status pcscd.socket)?", device=self.name)
+            raise DeviceUnavailable(f"cannot reach pcscd: {_describe(hresult)}", device=self.name)
         try:
             hresult, readers = scard.SCardListReaders(context, [])
             if hresult == scard.SCARD_E_NO_READERS_AVAILABLE:

@@ -21,7 +21,6 @@ from appliance.hal.address import Address
 from appliance.hal.base import Emit, Keypad
 from appliance.hal.errors import DeviceConfigError
 from appliance.hal.gpio_pins import Debouncer, Pins, check_distinct, pin_list_option
-from appliance.hal.pin_entry import PinEntry
 
 DEFAULT_LAYOUT = (
     ("1", "2", "3", "F1"),
@@ -69,7 +68,6 @@ class GpioKeypad(Keypad):
         self.scan_s = scan_ms / 1000
         self.scans_needed = max(1, math.ceil(debounce_ms / scan_ms))
         self.pins = Pins(name)
-        self.keys = PinEntry(name, self.pin_mode)
         self.info = f"{len(self.rows)}x{len(self.cols)} matrix keypad on GPIO"
 
     def open(self) -> None:
@@ -84,11 +82,9 @@ class GpioKeypad(Keypad):
             raise
 
     def close(self) -> None:
-        self.keys.wipe()
+        super().close()
         self.pins.close()
 
-    def begin_pin_entry(self) -> None:
-        self.keys.begin()
 
     def run(self, emit: Emit, stop: threading.Event) -> None:
         switches = {(r, c): Debouncer(self.scans_needed) for r in range(len(self.rows)) for c in range(len(self.cols))}

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, TypeVar
 
 from appliance.hal import registry
 from appliance.hal.base import Device, InputDevice
-from appliance.hal.errors import HalError
+from appliance.hal.errors import DeviceConfigError, HalError
 from appliance.hal.events import DeviceOffline, DeviceOnline, Event
 
 log = logging.getLogger(__name__)
@@ -179,6 +179,8 @@ class DeviceManager:
             raise HalError(state.last_error, device=name)
         try:
             result = action(state.device)
+        except DeviceConfigError:
+            raise  # a wrong request (an unknown signal pattern), not a failing device
         except HalError as exc:
             self._mark(state, False, str(exc))
             state.device.close()

@@ -14,7 +14,7 @@ from typing import Protocol
 from appliance.hal.address import Address
 from appliance.hal.base import CardReader, Emit, Keypad, Scale, Scanner, StripeReader
 from appliance.hal.errors import DeviceIOError, DeviceTimeout, DeviceUnavailable
-from appliance.hal.events import CardInserted, CardRemoved, Event, KeyPressed, PinEntered, Scanned, Secret, Swiped
+from appliance.hal.events import CardInserted, CardRemoved, Event, Scanned, Secret, Swiped
 
 POLL = 0.05  # how often a waiting loop looks at its stop flag, in seconds
 
@@ -71,25 +71,12 @@ class SimKeypad(Keypad, _QueuedInput):
         Keypad.__init__(self, name, address)
         _QueuedInput.__init__(self)
         self.info = "simulated keypad"
-        self._pin = bytearray()
 
     def press(self, *keys: str) -> None:
         for key in keys:
-            if self.pin_mode.is_set():
-                self._pin_key(key)
-            else:
-                self.pending.put(KeyPressed(self.name, key=key))
-
-    def _pin_key(self, key: str) -> None:
-        if key.isdigit() and len(key) == 1:
-            self._pin.append(ord(key))
-        elif key == "CLEAR":
-            self._pin.clear()
-        elif key == "ENTER":
-            self.pending.put(PinEntered(self.name, pin=Secret(bytes(self._pin))))
-            self._pin[:] = b"\0" * len(self._pin)
-            self._pin.clear()
-            self.pin_mode.clear()
+            event = self.keys.key(key)
+            if event is not None:
+                self.pending.put(event)
 
     def run(self, emit: Emit, stop: threading.Event) -> None:
         self._loop(self.name, emit, stop)

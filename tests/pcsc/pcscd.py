@@ -96,17 +96,26 @@ class Pcscd:
         self._wait_for_socket()
 
     def _wait_for_socket(self) -> None:
-        # pcscd has no readiness signal in the foreground; its socket appearing is the sign.
-        # It creates the socket after loading reader.conf, so the readers are there too.
+        # pcscd has no readiness signal in the foreground. Its socket file appears at bind(),
+        # a moment before listen(): ready is when a connection is accepted. It loads
+        # reader.conf before it opens the socket, so the readers are there by then.
         deadline = time.monotonic() + START_TIMEOUT
-        while not self.socket_path.exists():
+        while not self._accepts():
             assert self.process is not None
             if self.process.poll() is not None:
                 raise PcscdError(self._failure(f"pcscd exited with status {self.process.returncode}"))
             if time.monotonic() > deadline:
                 self.stop()
-                raise PcscdError(self._failure(f"pcscd made no socket within {START_TIMEOUT} s"))
+                raise PcscdError(self._failure(f"pcscd did not accept connections within {START_TIMEOUT} s"))
             time.sleep(0.01)
+
+    def _accepts(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(self.socket_path))
+            except OSError:  # not there yet, or bound but not listening (ECONNREFUSED)
+                return False
+            return True
 
     def _failure(self, what: str) -> str:
         output = (self.root / "pcscd.log").read_text(errors="replace").strip()[-2000:]
