@@ -143,3 +143,26 @@ def quick_start_commands(readme: str) -> list[str]:
 def test_the_readme_quick_start_is_exactly_make_run_and_make_test():
     assert README.is_file(), "README.md is missing"
     assert quick_start_commands(README.read_text(encoding="utf-8")) == ["make run", "make test"]
+
+
+def _driver_options() -> list[tuple[str, str, str]]:
+    """(kind, scheme, option) for every registered driver; printers add their connection's options."""
+    import importlib
+
+    from appliance.hal import registry, transports
+
+    rows = []
+    for (kind, scheme), path in registry.DRIVERS.items():
+        module, _, name = path.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        options = set(cls.options)
+        if kind == "printer" and scheme != "sim":
+            options |= {"profile", "paper", "chinese", "status"} | transports.OPTIONS[scheme]
+        rows += [(kind, scheme, option) for option in sorted(options)]
+    return rows
+
+
+@pytest.mark.parametrize(("kind", "scheme", "option"), _driver_options())
+def test_every_driver_option_is_documented(kind, scheme, option):
+    devices = sections_by_heading(CONFIG_DOC.read_text(encoding="utf-8"), r"#+ \[(\w+)\]\s*$")["devices"]
+    assert re.search(rf"`{option}`", devices), f"{kind} {scheme}:// option {option!r} is not in docs/configuration.md"

@@ -78,9 +78,13 @@ def pcscd_daemon() -> Iterator[Pcscd]:
     """A private pcscd with readers "Virtual PCD 00 00" and "00 01"; a clear failure (never a skip) if it cannot start."""
     try:
         daemon = Pcscd()
+    except PcscdError as exc:
+        pytest.fail(f"cannot run the PC/SC tests: {exc}", pytrace=False)
+    try:
         daemon.point_clients_here()
         daemon.start()
     except PcscdError as exc:
+        daemon.cleanup()
         pytest.fail(f"cannot run the PC/SC tests: {exc}", pytrace=False)
     yield daemon
     daemon.cleanup()

@@ -54,11 +54,12 @@ class Pcscd:
                 raise PcscdError(f"{tool} is not installed: run `make test-system` (as root) first")
         if not os.path.exists(VPCD_DRIVER):
             raise PcscdError(f"{VPCD_DRIVER} is missing: install vsmartcard-vpcd (`make test-system`)")
+        self.port = free_port_pair()
         self.root = Path(tempfile.mkdtemp(prefix="pcscd-"))  # short: a socket path has 107 bytes at most
         (self.root / "run").mkdir()
         (self.root / "conf").mkdir()
-        self.port = free_port_pair()
-        # DEVICENAME /dev/null:PORT makes vpcd listen (rather than connect out) on PORT and PORT+1.
+        # vpcd listens on CHANNELID for slot 0 and CHANNELID+1 for slot 1; the packaged entry
+        # (/etc/reader.conf.d/vpcd) writes the port into DEVICENAME as well, and so do we.
         (self.root / "conf" / "vpcd").write_text(
             f'FRIENDLYNAME "{READER_PREFIX}"\nDEVICENAME /dev/null:0x{self.port:04X}\n'
             f"LIBPATH {VPCD_DRIVER}\nCHANNELID 0x{self.port:04X}\n"
