@@ -30,10 +30,12 @@ WAIT_MS = 250  # longest SCardGetStatusChange wait, so `stop` is honoured within
 GONE_WAIT_MS = 1000  # pcscd polls most drivers for presence every 400 ms (PCSCLITE_STATUS_POLL_RATE)
 
 # PC/SC error names by value, for messages and error codes (pyscard exports them all).
-ERROR_NAMES = {getattr(scard, n) & 0xFFFFFFFF: n for n in dir(scard) if n.startswith(("SCARD_E_", "SCARD_W_", "SCARD_F_"))}
+ERROR_NAMES = {getattr(scard, name) & 0xFFFFFFFF: name for name in dir(scard)
+               if name.startswith(("SCARD_E_", "SCARD_W_", "SCARD_F_"))}
 
-# The card left the reader: pcsc-lite reports a pull during a command as NOT_TRANSACTED,
-# later calls on the stale handle as REMOVED_CARD; NO_SMARTCARD when none is there at all.
+# The card left the reader: pcsc-lite reports an exchange the driver could not complete
+# (the card went mid-command) as NOT_TRANSACTED, calls on a handle after pcscd saw the card
+# go as REMOVED_CARD, and a connect to an empty slot as NO_SMARTCARD.
 CARD_GONE = frozenset({scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NOT_TRANSACTED, scard.SCARD_E_NO_SMARTCARD})
 
 # The reader or pcscd went away: the manager should reopen (with backoff).

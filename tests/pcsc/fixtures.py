@@ -4,8 +4,8 @@ Use them from a test module with
     from tests.pcsc.fixtures import pcscd_daemon, pcsc_reader, vpcd  # noqa: F401  (pytest fixtures)
 
 `vpcd.insert(card)` returns once pcscd reports the card present, so a test can transmit
-at once; waits are SCardGetStatusChange with a deadline, never sleeps (pcsc.md pitfall 2).
-Each test leaves the readers empty and pcscd running, whatever it did.
+at once; waits are SCardGetStatusChange with a deadline, never sleeps (pcscd notices a
+card come or go only at its next 400 ms poll). Each test leaves the readers empty and pcscd running, whatever it did.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ class Vpcd:
         self.wait_until(slot, present=True)
         return inserted
 
-    def remove(self, inserted: InsertedCard, slot: int = 0) -> None:
+    def remove(self, inserted: InsertedCard) -> None:
         inserted.remove()
         self.cards.remove(inserted)
-        self.wait_until(slot, present=False)
+        self.wait_until(self.daemon.ports.index(inserted.port), present=False)
 
     def wait_until(self, slot: int, *, present: bool, timeout: float = SEEN_WITHIN) -> None:
         """Block until pcscd reports the slot with (or without) a card; fail the test after `timeout`."""
@@ -51,7 +51,8 @@ class Vpcd:
             state = scard.SCARD_STATE_UNAWARE
             while True:
                 remaining_ms = int((deadline - time.monotonic()) * 1000)
-                hresult, states = scard.SCardGetStatusChange(context, max(remaining_ms, 0), [(self.readers[slot], state)])
+                hresult, states = scard.SCardGetStatusChange(context, max(remaining_ms, 0),
+                                                             [(self.readers[slot], state)])
                 if hresult == scard.SCARD_E_TIMEOUT or remaining_ms <= 0:
                     pytest.fail(f"pcscd did not see a card {'arrive in' if present else 'leave'} "
                                 f"{self.readers[slot]!r} within {timeout} s")
@@ -66,26 +67,31 @@ class Vpcd:
         """Empty both slots and make sure pcscd runs, for the next test."""
         if not self.daemon.running:
             self.daemon.start()
+        broken = [inserted.error for inserted in self.cards if inserted.error is not None]
         for inserted in self.cards:
             inserted.remove()
         self.cards.clear()
         for slot in range(len(self.readers)):
             self.wait_until(slot, present=False)
+        if broken:
+            pytest.fail(f"an emulated card failed: {broken[0]!r}")
 
 
 @pytest.fixture(scope="session")
 def pcscd_daemon() -> Iterator[Pcscd]:
-    """A private pcscd with readers "Virtual PCD 00 00" and "00 01"; a clear failure (never a skip) if it cannot start."""
+    """A private pcscd with readers "Virtual PCD 00 00" and "00 01"; fails (never skips) if it cannot start."""
+    daemon: Pcscd | None = None
+    problem = ""
     try:
         daemon = Pcscd()
-    except PcscdError as exc:
-        pytest.fail(f"cannot run the PC/SC tests: {exc}", pytrace=False)
-    try:
         daemon.point_clients_here()
         daemon.start()
     except PcscdError as exc:
-        daemon.cleanup()
-        pytest.fail(f"cannot run the PC/SC tests: {exc}", pytrace=False)
+        problem = str(exc)  # failed outside the except block, so the report shows it once
+    if problem or daemon is None:
+        if daemon is not None:
+            daemon.cleanup()
+        pytest.fail(f"cannot run the PC/SC tests: {problem}", pytrace=False)
     yield daemon
     daemon.cleanup()
 

@@ -1,11 +1,11 @@
 """A private pcscd with one vpcd reader entry, for one test session.
 
 pcscd's socket path is compiled in (/run/pcscd/pcscd.comm), so an isolated instance runs
-in a private mount namespace with a directory of ours bind-mounted over /run/pcscd
-(pcsc.md pitfall 3). Clients find it through PCSCLITE_CSOCK_NAME, which libpcsclite reads
-once per process: it must be set before the first pyscard call, and a restarted daemon
-must come back on the same path. Started with Popen and stopped with terminate() + wait()
-so it removes its socket and leaves no zombie (pitfall 4).
+in a private mount namespace with a directory of ours bind-mounted over /run/pcscd, and
+never touches the system's pcscd. Clients find it through PCSCLITE_CSOCK_NAME, which
+libpcsclite reads once per process: it must be set before the first pyscard call, and a
+restarted daemon must come back on the same path. Started with Popen and stopped with terminate() + wait()
+so it removes its socket and leaves no zombie.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ class Pcscd:
     def start(self) -> None:
         # /run/pcscd exists only once a system pcscd has run (systemd-tmpfiles makes it): make
         # the empty mount point if needed, as the package would.
-        script = f"mkdir -p /run/pcscd && mount --bind '{self.root / 'run'}' /run/pcscd && exec pcscd --foreground -c '{self.root / 'conf'}'"
+        script = (f"mkdir -p /run/pcscd && mount --bind '{self.root / 'run'}' /run/pcscd"
+                  f" && exec pcscd --foreground -c '{self.root / 'conf'}'")
         command = ["unshare", "--mount", "--propagation", "private"]
         if os.geteuid() != 0:
             command.append("--map-root-user")  # mount needs root inside the namespace
