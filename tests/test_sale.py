@@ -326,3 +326,17 @@ def test_after_a_lockout_runs_out_the_count_starts_again(till):
     assert [locked for code, *_, locked in till.operators.list(at=till.clock.now()) if code == CASHIER[0]] == [False]
     with pytest.raises(AuthenticationFailed, match="4 tries left"):
         till.sign_in(CASHIER[0], "0000")
+
+
+def test_weighed_goods_take_their_weight_from_the_scale(till):
+    from appliance.hal import registry
+    from appliance.hal.scale_serial import stable_weight
+
+    scale = registry.create("scale", "scale", "sim://scale")
+    scale.place(532)
+    till.weigher = lambda: stable_weight(scale, samples=2, timeout=1, interval=0)
+    line = till.scan("APPLE")
+    assert line.quantity == 532 and till.priced().lines[0].result.gross == 681
+    scale.place(0)
+    with pytest.raises(InputError, match="on the scale"):
+        till.scan("BANANA")

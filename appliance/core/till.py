@@ -12,7 +12,7 @@ import json
 import logging
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from appliance.config import Settings
 from appliance.core import discounts, members, promotions
@@ -55,6 +55,9 @@ class Till:
             **(extra_tenders or {}),
         }
         self.operator: Operator | None = None
+        # Grams from the scale for weighed goods scanned without a weight; the daemon sets it
+        # (it waits for a stable weight and turns device errors into InputError).
+        self.weigher: Callable[[], int] | None = None
         self.sale: Sale | None = None
         self._shift_id: str | None = None
         self._priced: Priced | None = None
@@ -130,7 +133,11 @@ class Till:
         elif quantity is not None:
             qty = quantity
         elif product.weighed and found.price is None:
-            raise InputError(f"{product.name} is sold by weight: weigh it or enter the weight", code="needs_weight")
+            if self.weigher is None:
+                raise InputError(f"{product.name} is sold by weight: weigh it or enter the weight", code="needs_weight")
+            qty = self.weigher()
+            if qty <= 0:
+                raise InputError(f"put the {product.name} on the scale, then scan again", code="needs_weight")
         else:
             qty = 1000
         price, fixed = (found.price, True) if found.price is not None else (product.price, False)
