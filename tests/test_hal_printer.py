@@ -259,3 +259,27 @@ def test_bad_printer_options_name_the_device(address, message):
 def test_logo_is_thresholded_from_grayscale():
     image = logo(16, 16)
     assert len(image.gray) == 256
+
+
+def test_a_drawer_on_the_printers_kick_out_connector():
+    from appliance.hal.drawer_printer import link
+
+    printer = registry.create("printer", "printer", "sim://printer")
+    drawer = registry.create("drawer", "drawer", "printer://printer?pin=5&on_ms=60&off_ms=120")
+    with pytest.raises(DeviceUnavailable, match="not configured"):
+        drawer.kick()
+    link({"printer": printer, "drawer": drawer})
+    drawer.kick()
+    assert printer.jobs == [b"\x1bp\x01\x1e\x3c"]
+    with pytest.raises(DeviceConfigError, match="pin=3"):
+        registry.create("drawer", "drawer", "printer://printer?pin=3")
+
+
+def test_the_printer_reports_the_drawer_switch():
+    fake = FakePrinter({1: 0x16 | 0x04})
+    try:
+        printer = registry.create("printer", "printer", f"tcp://127.0.0.1:{fake.port}")
+        assert printer.drawer_open() is True
+        printer.close()
+    finally:
+        fake.close()

@@ -28,6 +28,7 @@ from appliance.display.testpage import printer_test_page
 from appliance.errors import InputError
 from appliance.hal import registry
 from appliance.hal.base import Device, InputDevice
+from appliance.hal.drawer_printer import link
 from appliance.hal.errors import HalError
 from appliance.hal.events import CardInserted, Event, KeyPressed, Scanned
 
@@ -56,11 +57,15 @@ def _specs(settings: Settings, sim: bool) -> list[tuple[str, str, str, bool]]:
     return [(d.name, d.kind, f"sim://{d.kind}" if sim else d.address, d.required) for d in settings.devices]
 
 
-def _probe(name: str, kind: str, address: str, required: bool) -> tuple[dict[str, Any], Device | None]:
+def _probe(
+    name: str, kind: str, address: str, required: bool, built: Device | HalError
+) -> tuple[dict[str, Any], Device | None]:
     row: dict[str, Any] = {"name": name, "kind": kind, "address": address, "required": required,
                            "driver": "", "online": False, "info": "", "error": ""}
     try:
-        device = registry.create(name, kind, address)
+        if isinstance(built, HalError):
+            raise built
+        device = built
         row["driver"] = type(device).__name__
         device.open()
         row["info"] = device.probe()
@@ -77,9 +82,16 @@ def _first(devices: dict[str, Device], kind: str) -> Device | None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    built = {}
+    for name, kind, address, required in _specs(settings, args.sim):
+        try:
+            built[name] = registry.create(name, kind, address)
+        except HalError as exc:
+            built[name] = exc
+    link({name: d for name, d in built.items() if not isinstance(d, HalError)})
     rows, devices = [], {}
     for spec in _specs(settings, args.sim):
-        row, device = _probe(*spec)
+        row, device = _probe(*spec, built[spec[0]])
         rows.append(row)
         if device is not None:
             devices[row["name"]] = device

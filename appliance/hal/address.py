@@ -3,6 +3,7 @@
     serial:///dev/ttyUSB0?baudrate=9600     usb://04b8:0202      tcp://10.0.0.9:9100
     evdev:///dev/input/by-id/usb-scanner    gpio://keypad?rows=5,6,13,19&cols=12,16,20
     pcsc://ACS ACR122U                      file:///dev/usb/lp0  sim://printer
+    printer://printer?pin=2  (a drawer on the named printer's kick-out connector)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from appliance.hal.errors import DeviceConfigError
 
-SCHEMES = ("serial", "usb", "tcp", "evdev", "gpio", "pcsc", "file", "sim")
+SCHEMES = ("serial", "usb", "tcp", "evdev", "gpio", "pcsc", "file", "sim", "printer")
 
 
 @dataclass(frozen=True)

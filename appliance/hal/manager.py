@@ -21,6 +21,7 @@ from typing import Callable, Iterable, TypeVar
 
 from appliance.hal import registry
 from appliance.hal.base import Device, InputDevice
+from appliance.hal.drawer_printer import link
 from appliance.hal.errors import DeviceConfigError, HalError
 from appliance.hal.events import DeviceOffline, DeviceOnline, Event
 
@@ -73,6 +74,7 @@ class DeviceManager:
             except HalError as exc:
                 state.last_error = str(exc)
             self.states[name] = state
+        link({name: s.device for name, s in self.states.items() if s.device is not None})
 
     # --- state
 

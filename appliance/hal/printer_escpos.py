@@ -111,6 +111,14 @@ class EscposPrinter(Printer):
         paper = "out" if roll & 0x60 else "near_end" if roll & 0x0C else "ok"
         return PrinterStatus(online=not online_byte & 0x08, paper=paper, cover_open=bool(cause & 0x04))
 
+    def drawer_open(self) -> bool | None:
+        """The drawer switch on the kick-out connector (DLE EOT 1, bit 2); None when the printer cannot say."""
+        if not self.query_status:
+            return None
+        self._ensure_open()
+        answer = self._ask(1)
+        return None if answer is None else bool(answer & 0x04)
+
     def probe(self) -> str:
         status = self.status()
         if not status.online:

@@ -33,6 +33,7 @@ DRIVERS: dict[tuple[str, str], str] = {
     ("printer", "file"): "appliance.hal.printer_escpos:EscposPrinter",
     ("drawer", "sim"): "appliance.hal.sim_output:SimDrawer",
     ("drawer", "gpio"): "appliance.hal.drawer_gpio:GpioDrawer",
+    ("drawer", "printer"): "appliance.hal.drawer_printer:PrinterDrawer",
     ("display", "sim"): "appliance.hal.sim_output:SimDisplay",
     ("display", "serial"): "appliance.hal.display_vfd:VfdDisplay",
     ("indicator", "sim"): "appliance.hal.sim_output:SimIndicator",
