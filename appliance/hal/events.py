@@ -9,30 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from appliance.native.secret import Secret
 
-class Secret:
-    """Bytes that must not reach a log or a trace; `reveal()` is the only way in."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: bytes):
-        self._value = bytes(value)
-
-    def reveal(self) -> bytes:
-        return self._value
-
-    def __len__(self) -> int:
-        return len(self._value)
-
-    def __repr__(self) -> str:
-        return f"<secret: {len(self._value)} bytes>"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    __hash__ = None  # type: ignore[assignment]
+__all__ = ["Secret", "Event", "Scanned", "KeyPressed", "PinEntered", "CardInserted", "CardRemoved", "Swiped",
+           "Weighed", "DrawerChanged", "DeviceOnline", "DeviceOffline"]
 
 
 @dataclass(frozen=True)

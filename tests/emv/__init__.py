@@ -1,0 +1,1 @@
+"""Emulated EMV cards and the test key material they are personalised with."""
