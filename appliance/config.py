@@ -255,6 +255,32 @@ class Store:
     )
 
 
+def _host(value: Any) -> str:
+    text = _text()(value)
+    if text and not re.fullmatch(r"tcp://[^:/\s]+:\d{1,5}", text):
+        raise ValueError(f"must be empty (no acquirer) or like tcp://10.0.0.5:8583, not {text!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class Payments:
+    host: str = _key("", 'The acquirer host for card authorisations, like "tcp://10.0.0.5:8583"; empty: cards are not taken.', _host)
+    timeout_s: int = _key(15, "Seconds to wait for the acquirer's answer before declining and reversing.", _integer(2, 120))
+    terminal_id: str = _key("T0000001", "Terminal id the acquirer knows this till by (field 41, 8 characters).",
+                            _pattern(r"[ -~]{8}", "must be exactly 8 printable characters"))
+    merchant_id: str = _key("DEMO00000000001", "Merchant id at the acquirer (field 42, 15 characters).",
+                            _pattern(r"[ -~]{15}", "must be exactly 15 printable characters"))
+    offline_limit: int = _key(20000, "Largest card payment approved offline when the host is unreachable (minor units).",
+                              _integer(0, 10**9))
+    offline_total: int = _key(200000, "Most offline-approved money waiting to reach the host (minor units).", _integer(0, 10**10))
+    offline_count: int = _key(20, "Most offline-approved payments waiting to reach the host.", _integer(0, 10000))
+    offline_max_age_hours: int = _key(72, "Offline approvals stop once the oldest waiting one is this old (hours).",
+                                      _integer(1, 24 * 7))
+    fallback_to_swipe: bool = _key(False, "Accept a swipe of a chip card after its chip could not be read.", _choice(True, False))
+    tips: str = _key("off", '"off", or "prompt": the customer chooses a tip on the display before paying by card.',
+                     _choice("off", "prompt"))
+
+
 @dataclass(frozen=True)
 class DeviceSpec:
     """One `[devices.NAME]` table: which device, at which address, and whether the till needs it."""
@@ -330,6 +356,7 @@ class Settings:
     security: Security = field(default_factory=Security)
     paths: Paths = field(default_factory=Paths)
     store: Store = field(default_factory=Store)
+    payments: Payments = field(default_factory=Payments)
     devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)

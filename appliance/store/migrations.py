@@ -304,3 +304,55 @@ def _sales(conn: sqlite3.Connection) -> None:
         CREATE INDEX suspended_open ON suspended_sales (device) WHERE resumed_at IS NULL
         """,
     )
+
+
+@migration(5)
+def _card_payments(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE card_auths (
+            id TEXT PRIMARY KEY,
+            sale_id TEXT,
+            stan INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+            interface TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            tip INTEGER NOT NULL DEFAULT 0 CHECK (tip >= 0),
+            masked_pan TEXT NOT NULL,
+            card_token TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            decision TEXT NOT NULL,
+            response_code TEXT NOT NULL DEFAULT '',
+            auth_code TEXT NOT NULL DEFAULT '',
+            offline INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1)),
+            batch INTEGER,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX card_auths_sale ON card_auths (sale_id);
+        CREATE INDEX card_auths_batch ON card_auths (batch);
+        CREATE TABLE host_queue (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('reversal', 'advice')),
+            stan INTEGER NOT NULL,
+            amount INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            sealed_card BLOB,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            done_at TEXT,
+            result TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            UNIQUE (kind, stan)
+        ) STRICT;
+        CREATE INDEX host_queue_open ON host_queue (next_attempt_at) WHERE done_at IS NULL;
+        CREATE TABLE wallet_payments (
+            order_no TEXT PRIMARY KEY,
+            sale_id TEXT,
+            provider_ref TEXT NOT NULL DEFAULT '',
+            amount INTEGER NOT NULL,
+            refunded INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        ) STRICT
+        """,
+    )
