@@ -279,6 +279,16 @@ class Payments:
     fallback_to_swipe: bool = _key(False, "Accept a swipe of a chip card after its chip could not be read.", _choice(True, False))
     tips: str = _key("off", '"off", or "prompt": the customer chooses a tip on the display before paying by card.',
                      _choice("off", "prompt"))
+    country: str = _key("156", "ISO 3166 numeric country code of the terminal (tag 9F1A): 156 China, 840 USA, 826 UK.",
+                        _pattern(r"[0-9]{3}", "must be three digits"))
+    ca_keys: str = _key("", "File of the card schemes' CA public keys for offline data authentication, from the "
+                        "acquirer; empty: cards are not authenticated offline (the bank still checks them).", _text())
+    seal_key: str = _key("", "PEM file with the acquirer's RSA public key that seals the card numbers of offline "
+                         "approvals until they are uploaded; empty: no offline approvals.", _text())
+    pin_key: str = _key("", "File holding the terminal's PIN encryption key as a TR-31 key block (online PIN); "
+                        "empty: online PIN is refused.", _text())
+    pin_kbpk: str = _key("", "File (readable by the appliance only) with the key block protection key, in hex, "
+                         "that unwraps pin_key.", _text())
 
 
 @dataclass(frozen=True)
@@ -360,6 +370,10 @@ class Settings:
     devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)
+
+    def resolve(self, path: str) -> Path:
+        """A path from the configuration: relative ones are relative to the configuration file."""
+        return self.base_dir / path
 
     @property
     def database_path(self) -> Path:

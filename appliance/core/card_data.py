@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 from pathlib import Path
 
@@ -35,3 +36,27 @@ def device_key(folder: Path, name: str = "card_token.key") -> bytes:
 
 def card_token(key: bytes, pan: Secret) -> str:
     return hmac.new(key, pan.reveal(), hashlib.sha256).hexdigest()[:32]
+
+
+class SealError(ValueError):
+    """The acquirer's sealing key is missing or unusable; offline approvals are not possible."""
+
+
+def seal(public_key_pem: bytes, card: dict[str, str]) -> bytes:
+    """The card data an offline advice needs, readable only with the acquirer's private key.
+
+    Store-and-forward must keep the card number until the host has the advice; sealing
+    it with RSA-OAEP (SHA-256) to the acquirer's public key means a copy of the database,
+    or the till itself, cannot turn it back into a card number.
+    """
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        key = serialization.load_pem_public_key(public_key_pem)
+    except ValueError as exc:
+        raise SealError("the acquirer's card sealing key is not a PEM public key") from exc
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+        raise SealError("the acquirer's card sealing key must be an RSA key of 2048 bits or more")
+    plain = json.dumps(card, sort_keys=True, separators=(",", ":")).encode()
+    return key.encrypt(plain, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))

@@ -72,6 +72,9 @@ class Tender(ABC):
     def record(self, conn: sqlite3.Connection, payment: Payment, *, ref: str, at: str) -> None:
         """Side effects inside the sale's or refund's transaction (none for cash)."""
 
+    def release(self, payment: Payment) -> None:
+        """A payment taken but handed back before its sale committed (a card authorisation is reversed)."""
+
 
 def round_cash(amount: int, step: int, mode: str) -> int:
     if step == 1:

@@ -316,7 +316,8 @@ class Till:
         sale = self._require_sale()
         if not 0 <= index < len(sale.payments):
             raise DomainError(f"there is no payment {index + 1}")
-        sale.payments.pop(index)
+        payment = sale.payments.pop(index)
+        self.tenders[payment.kind].release(payment)
 
     def _document(self, kind: str, at: datetime) -> dict[str, Any]:
         sale = self._require_sale()
@@ -367,7 +368,10 @@ class Till:
             doc = post(self.store, event_kind="sale.completed", doc=doc, payments=sale.payments, tenders=self.tenders, at=now)
         except DomainError as exc:
             # Nothing was written. Which tender failed is in the message; the cashier hands
-            # the others back and takes payment again from a clean state.
+            # the others back and takes payment again from a clean state; card payments
+            # already authorised are reversed.
+            for payment in sale.payments:
+                self.tenders[payment.kind].release(payment)
             sale.payments.clear()
             raise DomainError(f"{exc.message}; the sale is not complete: take payment again", code=exc.code) from exc
         self.sale = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from appliance.config import Settings
+from appliance.core.card_batch import BatchResult
 from appliance.core.clock import local
 from appliance.core.money import format_amount, format_percent
 from appliance.core.shifts import ShiftReport
@@ -71,4 +72,23 @@ def shift_report(report: ShiftReport, settings: Settings) -> list[Element]:
     if report.suspended_open:
         out += [Rule(), Text(f"挂单未结 Suspended sales still open: {report.suspended_open}")]
     out += [Rule("=")]
+    return out
+
+
+def batch_report(result: BatchResult, settings: Settings) -> list[Element]:
+    """The acquirer's settlement, printed under the Z report."""
+    exp = settings.currency.exponent
+    t = result.totals
+    out: list[Element] = [
+        Text(f"银行卡结算 CARD BATCH #{result.batch}", "center", bold=True),
+        Rule(),
+        Pair(f"消费 Sales ({t.debit_count})", format_amount(t.debit_amount, exp)),
+        Pair(f"退款 Refunds ({t.credit_count})", format_amount(-t.credit_amount, exp)),
+        Pair("净额 Net", format_amount(t.debit_amount - t.credit_amount, exp), bold=True),
+    ]
+    if result.tips:
+        out.append(Pair("小费 Tips (included)", format_amount(result.tips, exp)))
+    out.append(Pair("对账 Reconciliation", "平 in balance" if result.in_balance
+                    else f"不平 OUT OF BALANCE ({result.response_code}): call the acquirer", bold=not result.in_balance))
+    out.append(Rule("="))
     return out

@@ -92,7 +92,7 @@ class OnlineRequest:
     psn: str  # PAN sequence number (5F34), "" when the card has none
     expiry: str  # YYMM
     icc_data: bytes  # TLV for field 55
-    pin_block: Secret | None = None  # online PIN, already encrypted under the PIN key
+    pin: Secret | None = None  # online PIN digits as typed; the payment layer encrypts them into a PIN block and drops them
     entry_mode: str = "051"  # ISO 8583 field 22: 051 chip with PIN capability, 071 contactless
 
 

@@ -356,3 +356,17 @@ def _card_payments(conn: sqlite3.Connection) -> None:
         ) STRICT
         """,
     )
+
+
+@migration(6)
+def _card_reversals(conn: sqlite3.Connection) -> None:
+    # A post-voided card payment is reversed at the acquirer and leaves the batch totals;
+    # a queued reversal or advice names the sale it belongs to, so recovery after a
+    # crash can tell a completed sale's authorisation from an abandoned one.
+    _script(
+        conn,
+        """
+        ALTER TABLE card_auths ADD COLUMN reversed INTEGER NOT NULL DEFAULT 0 CHECK (reversed IN (0, 1));
+        ALTER TABLE host_queue ADD COLUMN sale_id TEXT NOT NULL DEFAULT ''
+        """,
+    )

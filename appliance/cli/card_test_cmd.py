@@ -1,0 +1,151 @@
+"""`appliance card-test`: one card payment against a reader, outcome as JSON, for technicians in the field.
+
+It runs the same kernels as the till (contact or contactless by the card's ATR) with
+the terminal parameters of the configuration. With an acquirer (`--host` or
+`[payments] host`) an approved test payment is reversed at once, so a technician's
+test never leaves money reserved on a card; without one the card decides offline. The
+JSON holds nothing a receipt could not: masked PAN, TVR/TSI, CVM, cryptogram type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import queue
+import secrets
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from appliance.cli.common import money, settings_from
+from appliance.core import card_setup
+from appliance.core.card_host import HostDown, HostNoAnswer, transmitted
+from appliance.emv import contact, contactless
+from appliance.emv.apdu import Channel
+from appliance.emv.defaults import load_ca_keys
+from appliance.emv.model import Candidate, OnlineRequest, OnlineResponse, Outcome, Transaction
+from appliance.emv.tvr import tsi, tvr
+from appliance.errors import InputError
+from appliance.hal import address
+from appliance.hal.cardreader_pcsc import PcscCardReader
+from appliance.hal.errors import HalError
+from appliance.hal.events import CardInserted
+from appliance.native.secret import Secret
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("card-test", help="run one card payment against a reader and print the outcome as JSON")
+    parser.add_argument("--reader", required=True, help="PC/SC reader name, or a unique part of it")
+    parser.add_argument("--amount", default="1.00", help="amount of the test payment (default 1.00)")
+    parser.add_argument("--pin", help="PIN to give when the card asks for one (default: PIN bypassed)")
+    parser.add_argument("--host", help="acquirer as tcp://HOST:PORT (default: [payments] host; none: decide offline)")
+    parser.add_argument("--ca-keys", help="CA public key file for offline data authentication (default: [payments] ca_keys)")
+    parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    parser.set_defaults(func=run)
+
+
+class _Technician:
+    """The cardholder side for a test: first application by priority, the PIN given on the command line."""
+
+    def __init__(self, pin: str | None):
+        self._pin = Secret(pin.encode()) if pin else None
+        self.asked: list[str] = []
+
+    def choose(self, candidates: list[Candidate]) -> Candidate | None:
+        self.asked.append(f"application chosen: {candidates[0].label}")
+        return candidates[0]
+
+    def pin(self, *, online: bool, tries_left: int | None) -> Secret | None:
+        self.asked.append(f"{'online' if online else 'offline'} PIN asked ({'given' if self._pin else 'bypassed'})")
+        return self._pin
+
+
+def _wait_for_card(reader: PcscCardReader, seconds: float) -> CardInserted:
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(target=reader.run, args=(events.put, stop), daemon=True)
+    watcher.start()
+    try:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = events.get(timeout=left)
+            except queue.Empty:
+                break
+            if isinstance(event, CardInserted):
+                return event
+        raise InputError(f"no card in {reader.reader!r} within {seconds:g} s: insert or tap a card and try again")
+    finally:
+        stop.set()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.host is not None:
+        settings = replace(settings, payments=replace(settings.payments, host=args.host))
+    config = card_setup.terminal_config(settings)
+    if args.ca_keys:
+        config = replace(config, ca_keys=load_ca_keys(settings.resolve(args.ca_keys)))
+    acquirer = card_setup.acquirer(settings)
+    amount = money(args.amount, settings)
+    reader = PcscCardReader("card-test", address.parse(f"pcsc://{args.reader}"))
+    try:
+        reader.open()
+        inserted = _wait_for_card(reader, args.wait)
+        result = _pay(reader, inserted.contactless, config, acquirer, amount, args.pin)
+    except HalError as exc:
+        raise InputError(f"card reader: {exc}") from exc
+    finally:
+        reader.close()
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result["decision"] in ("approved", "approved_offline") else 1
+
+
+def _pay(reader: PcscCardReader, is_contactless: bool, config: Any, acquirer: Any, amount: int,
+         pin: str | None) -> dict[str, Any]:
+    technician = _Technician(pin)
+    channel = Channel(reader.transmit)
+    stans = itertools.count(secrets.randbelow(900_000) + 1)
+    host: dict[str, Any] = {"asked": False}
+
+    def go_online(request: OnlineRequest) -> OnlineResponse:
+        host["asked"] = True
+        if acquirer is None:
+            host["note"] = "no acquirer configured: decided offline"
+            return OnlineResponse(False, "", unable_to_go_online=True)
+        at = datetime.now().astimezone()
+        stan = next(stans)
+        try:
+            reply = acquirer.authorize(stan=stan, amount=amount, tip=0, request=request, pin_block=None, at=at)
+        except HostDown as exc:
+            host["note"] = str(exc)
+            return OnlineResponse(False, "", unable_to_go_online=True)
+        except HostNoAnswer as exc:
+            host["note"] = str(exc)
+            return OnlineResponse(False, "Z3")
+        if reply.approved:  # a test must not keep money on the card
+            host["reversal"] = acquirer.reversal({"original_mti": "0100", "amount": amount, "stan": stan,
+                                                  "transmitted": transmitted(at), "reason": "card test"})
+        return OnlineResponse(reply.approved, reply.response_code, reply.auth_code, reply.issuer_auth_data)
+
+    now = datetime.now()
+    kernel = contactless.run if is_contactless else contact.run
+    started = time.perf_counter()
+    outcome = kernel(channel, config, Transaction(amount=amount), technician, go_online, now=now)
+    return _report(outcome, channel.exchanges, time.perf_counter() - started, technician.asked, host)
+
+
+def _report(outcome: Outcome, exchanges: int, seconds: float, asked: list[str], host: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "decision": outcome.decision, "reason": outcome.reason, "interface": outcome.interface,
+        "aid": outcome.aid.hex().upper(), "label": outcome.label, "masked_pan": outcome.masked_pan,
+        "expiry": outcome.expiry, "tvr": outcome.tvr.hex().upper(), "tvr_bits": tvr(outcome.tvr).describe(),
+        "tsi": outcome.tsi.hex().upper(), "tsi_bits": tsi(outcome.tsi).describe(), "cvm": outcome.cvm,
+        "cvm_results": outcome.cvm_results.hex().upper(), "cryptogram_type": outcome.cryptogram_type,
+        "authorisation_code": outcome.auth_code, "response_code": outcome.response_code,
+        "signature_required": outcome.signature_required, "host": host, "cardholder": asked,
+        "apdus": exchanges, "milliseconds": round(seconds * 1000, 1), "trace": outcome.trace,
+    }

@@ -1,0 +1,243 @@
+"""Emulated contactless cards: a qVSDC-style Visa card and a Mastercard-style (M/Chip) card.
+
+Both sit behind a PPSE (2PAY.SYS.DDF01) and answer with a contactless pseudo-ATR.
+Cryptograms come from pyemv under tests.emv.keys.IMK_AC, over the data the reference
+issuer (tests/emv/issuer.py) takes back out of field 55: 9F02 9F03 9F1A 95 5F2A 9A 9C
+9F37, the AIP, the ATC and the CVR from 9F10.
+
+- Visa: CVN 10 (ICC master key option A, no session key); 9F10 = 06 01 0A 03 b2 b3 00,
+  the CVR's b2 bits 6-5 = 10 (ARQC in the first and only cryptogram). The GPO answer
+  (format 2) carries the cryptogram, track 2 equivalent data, the CTQ and the form
+  factor; one record holds the PAN and the expiry date. The CTQ asks for online PIN
+  when the reader says CVM required (TTQ byte 2 bit 7) and the card prefers it.
+- Mastercard: CVN 16 (Mastercard session key over ATC and UN); 9F10 = 01 10 + a 6-byte
+  CVR + 2-byte DAC + 8 bytes of counters. GPO format 1, two records (track 2 with the
+  CDOL1 and CVM list; PAN, dates and action codes), then GENERATE AC answers format 2.
+
+`pull_at="GET PROCESSING OPTIONS"` (or any command name) leaves the field at that
+command: transmit raises CardPulled, which vpcd turns into a removed card and the
+in-process tests into CardRemoved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyemv import cvn
+
+from appliance.emv import dol, tlv
+from appliance.emv.model import AidConfig, OnlineRequest, OnlineResponse, TerminalConfig
+from tests.emv.issuer import TestIssuer, icc_tags
+from tests.emv.keys import APPROVE, DECLINE, DECLINE_ABOVE, IMK_AC, IMK_SMC, IMK_SMI, MASTERCARD
+from tests.emv.personalise import MASTERCARD_AID, VISA_AID, test_terminal_config
+from tests.pcsc.vpcd_card import CardPulled
+
+CONTACTLESS_ATR = bytes.fromhex("3B80800101")  # PC/SC part 3 pseudo-ATR, no historical bytes
+PPSE = b"2PAY.SYS.DDF01"
+COMMANDS = {0xA4: "SELECT", 0xB2: "READ RECORD", 0xA8: "GET PROCESSING OPTIONS", 0xAE: "GENERATE AC"}
+SW_OK = (0x90, 0x00)
+AAC, TC, ARQC = 0x00, 0x40, 0x80
+CONTACTLESS_LIMIT, CVM_LIMIT = 100_000, 30_000  # the test terminal's tap limits (minor units)
+SMALL, ABOVE_CVM = 2_500, 45_000  # amounts below and above the CVM limit
+MASTERCARD_IAD = bytes([0x01, 0x10])  # 9F10 of the Mastercard card: key derivation index 1, CVN 16
+
+# qVSDC PDOL (Book C-3 Annex A): TTQ, amounts, country, TVR, currency, date, type, UN.
+VISA_PDOL = bytes.fromhex("9F66049F02069F03069F1A0295055F2A029A039C019F3704")
+MASTERCARD_CDOL1 = bytes.fromhex("9F02069F03069F1A0295055F2A029A039C019F37049F35019F3403")
+# X = Y = 0; online PIN if the reader offers it (else next), signature likewise, then no CVM.
+MASTERCARD_CVM_LIST = bytes.fromhex("00000000" "00000000" "4203" "5E03" "1F03")
+
+
+def tap_config(**overrides) -> TerminalConfig:
+    """The contact test terminal (tests/emv/personalise.py) with tap limits on both applications."""
+    limits = {"contactless_limit": CONTACTLESS_LIMIT, "cvm_limit": CVM_LIMIT}
+    aids = (AidConfig(VISA_AID, "VISA", **limits), AidConfig(MASTERCARD_AID, "MASTERCARD", **limits))
+    return test_terminal_config(**{"aids": aids, **overrides})
+
+
+def bcd(digits: str) -> bytes:
+    return bytes.fromhex(digits + "F" * (len(digits) % 2))
+
+
+def split(dol_list: bytes, data: bytes) -> dict[int, bytes] | None:
+    """The terminal's DOL data cut back into tags; None when the length is wrong."""
+    entries = dol.parse(dol_list)
+    if len(data) != sum(length for _, length in entries):
+        return None
+    values, offset = {}, 0
+    for tag, length in entries:
+        values[tag] = data[offset:offset + length]
+        offset += length
+    return values
+
+
+@dataclass
+class ContactlessCard:
+    """What both cards share: PPSE, SELECT, READ RECORD, a transaction counter and `received` commands."""
+
+    pan: str
+    aid: bytes
+    label: str
+    psn: str = "01"
+    expiry: str = "281231"  # YYMMDD
+    pull_at: str | None = None
+    cryptogram: int = ARQC  # what the card answers when asked for an ARQC (AAC: its own decline; TC: offline)
+    atc: int = 0x0020
+    atr: bytes = CONTACTLESS_ATR
+    received: list[bytes] = field(default_factory=list)
+    selected: bool = False
+    pdol: bytes = b""
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int, int]:
+        self.received.append(apdu)
+        if self.pull_at == COMMANDS.get(apdu[1]):
+            raise CardPulled
+        data = apdu[5:5 + apdu[4]] if len(apdu) > 5 else b""
+        if apdu[1] == 0xA4:
+            return self._select(data)
+        if not self.selected:
+            return b"", 0x69, 0x85
+        if apdu[1] == 0xB2:
+            record = self.records().get((apdu[3] >> 3, apdu[2]))
+            return (record, *SW_OK) if record else (b"", 0x6A, 0x83)
+        if apdu[1] == 0xA8:
+            values = split(self.pdol, data[2:]) if data[:1] == b"\x83" and len(data) >= 2 else None
+            return self.gpo(values) if values is not None else (b"", 0x67, 0x00)
+        if apdu[1] == 0xAE:
+            return self.generate_ac(apdu[2], data)
+        return b"", 0x6D, 0x00
+
+    def _select(self, name: bytes) -> tuple[bytes, int, int]:
+        self.selected = False
+        if name == PPSE:
+            entry = tlv.encode(0x4F, self.aid) + tlv.encode(0x50, self.label.encode()) + tlv.encode(0x87, b"\x01")
+            directory = tlv.encode(0xBF0C, tlv.encode(0x61, entry))
+            return tlv.encode(0x6F, tlv.encode(0x84, PPSE) + tlv.encode(0xA5, directory)), *SW_OK
+        if name != self.aid:
+            return b"", 0x6A, 0x82
+        self.selected = True
+        proprietary = tlv.encode(0x50, self.label.encode()) + (tlv.encode(0x9F38, self.pdol) if self.pdol else b"")
+        return tlv.encode(0x6F, tlv.encode(0x84, self.aid) + tlv.encode(0xA5, proprietary)), *SW_OK
+
+    def track2(self) -> bytes:
+        return bcd(f"{self.pan}D{self.expiry[:4]}201{'0' * 10}")
+
+    def records(self) -> dict[tuple[int, int], bytes]:
+        raise NotImplementedError
+
+    def gpo(self, values: dict[int, bytes]) -> tuple[bytes, int, int]:
+        raise NotImplementedError
+
+    def generate_ac(self, p1: int, data: bytes) -> tuple[bytes, int, int]:
+        return b"", 0x6D, 0x00
+
+
+@dataclass
+class VisaCard(ContactlessCard):
+    """qVSDC: the ARQC in the GPO answer (format 2), PAN and expiry in SFI 1 record 1."""
+
+    pan: str = APPROVE
+    aid: bytes = VISA_AID
+    label: str = "VISA CREDIT"
+    pdol: bytes = VISA_PDOL
+    aip: bytes = bytes.fromhex("0020")  # byte 1 bit 6: (f)DDA supported; no offline approvals are asked here
+    online_pin: bool = True  # CTQ: online PIN when the reader says CVM required, else signature
+    form_factor: bytes = bytes.fromhex("20700000")  # 9F6E
+
+    def records(self) -> dict[tuple[int, int], bytes]:
+        return {(1, 1): tlv.encode(0x70, tlv.encode(0x5A, bcd(self.pan)) + tlv.encode(0x5F24, bytes.fromhex(self.expiry))
+                                   + tlv.encode(0x5F28, b"\x01\x56"))}
+
+    def gpo(self, values: dict[int, bytes]) -> tuple[bytes, int, int]:
+        self.atc += 1
+        cvm_required = bool(values[0x9F66][1] & 0x40)
+        ctq = bytes([(0x80 if self.online_pin else 0x40) if cvm_required else 0x00, 0x00])
+        cvr = bytes([0x03, {AAC: 0x00, TC: 0x10, ARQC: 0x20}[self.cryptogram], 0x00, 0x00])
+        atc = self.atc.to_bytes(2, "big")
+        crypto = cvn.VisaCVN10(IMK_AC, IMK_SMI, IMK_SMC, self.pan, self.psn)
+        ac = crypto.generate_ac(values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95], values[0x5F2A],
+                                values[0x9A], values[0x9C], values[0x9F37], self.aip, atc, cvr)
+        body = b"".join(tlv.encode(tag, value) for tag, value in (
+            (0x82, self.aip), (0x94, bytes.fromhex("08010100")), (0x57, self.track2()),
+            (0x5F34, bytes.fromhex(self.psn)), (0x9F10, bytes([0x06, 0x01, 0x0A]) + cvr), (0x9F26, ac),
+            (0x9F27, bytes([self.cryptogram])), (0x9F36, atc), (0x9F6C, ctq), (0x9F6E, self.form_factor)))
+        return tlv.encode(0x77, body), *SW_OK
+
+
+@dataclass
+class MastercardCard(ContactlessCard):
+    """M/Chip: GPO format 1 (AIP, AFL), two records, CVM list, one GENERATE AC (CVN 16)."""
+
+    pan: str = MASTERCARD
+    aid: bytes = MASTERCARD_AID
+    label: str = "MASTERCARD"
+    aip: bytes = bytes.fromhex("1880")  # CVM supported, terminal risk management; EMV mode
+    cvm_list: bytes = MASTERCARD_CVM_LIST
+    gpo_done: bool = False
+
+    def records(self) -> dict[tuple[int, int], bytes]:
+        first = tlv.encode(0x57, self.track2()) + tlv.encode(0x8C, MASTERCARD_CDOL1) + tlv.encode(0x8E, self.cvm_list)
+        second = b"".join(tlv.encode(tag, value) for tag, value in (
+            (0x5A, bcd(self.pan)), (0x5F24, bytes.fromhex(self.expiry)), (0x5F25, bytes.fromhex("240101")),
+            (0x5F34, bytes.fromhex(self.psn)), (0x5F28, b"\x01\x56"), (0x9F42, b"\x01\x56"),
+            (0x9F07, b"\xff\x00"), (0x9F08, b"\x00\x02"), (0x9F0D, bytes(5)), (0x9F0E, bytes(5)),
+            (0x9F0F, bytes(5))))
+        return {(1, 1): tlv.encode(0x70, first), (1, 2): tlv.encode(0x70, second)}
+
+    def gpo(self, values: dict[int, bytes]) -> tuple[bytes, int, int]:
+        self.gpo_done = True
+        return tlv.encode(0x80, self.aip + bytes.fromhex("08010200")), *SW_OK
+
+    def generate_ac(self, p1: int, data: bytes) -> tuple[bytes, int, int]:
+        values = split(MASTERCARD_CDOL1, data)
+        if not self.gpo_done or values is None:
+            return b"", 0x69, 0x85
+        self.gpo_done = False  # one cryptogram per tap
+        self.atc += 1
+        answered = self.cryptogram if p1 & 0xC0 == ARQC else AAC
+        # CVR (M/Chip): byte 1 bits 8-7 the AC type of this GENERATE AC; the rest left zero here
+        cvr = bytes([{AAC: 0x00, TC: 0x40, ARQC: 0x80}[answered], 0x00, 0x00, 0x00, 0x00, 0x00])
+        atc = self.atc.to_bytes(2, "big")
+        crypto = cvn.MasterCardCVN16(IMK_AC, IMK_SMI, IMK_SMC, self.pan, self.psn)
+        ac = crypto.generate_ac(values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95], values[0x5F2A],
+                                values[0x9A], values[0x9C], values[0x9F37], self.aip, atc, cvr)
+        iad = MASTERCARD_IAD + cvr + bytes(2) + bytes(8)
+        body = (tlv.encode(0x9F27, bytes([answered])) + tlv.encode(0x9F36, atc) + tlv.encode(0x9F26, ac)
+                + tlv.encode(0x9F10, iad))
+        return tlv.encode(0x77, body), *SW_OK
+
+
+def mastercard_arqc_valid(pan: str, psn: str, tags: dict[int, bytes]) -> bool:
+    """CVN 16 from field 55: the same data as Visa CVN 10, the 6-byte CVR at 9F10 bytes 3-8, a session key."""
+    crypto = cvn.MasterCardCVN16(IMK_AC, IMK_SMI, IMK_SMC, pan, psn or "00")
+    expected = crypto.generate_ac(tags[0x9F02], tags[0x9F03], tags[0x9F1A], tags[0x95], tags[0x5F2A], tags[0x9A],
+                                  tags[0x9C], tags[0x9F37], tags[0x82], tags[0x9F36], tags[0x9F10][2:8])
+    return expected == tags[0x9F26]
+
+
+class TapIssuer(TestIssuer):
+    """The reference issuer, plus Mastercard CVN 16 ARQCs (tests/emv/issuer.py checks Visa CVN 10 only).
+
+    Until issuer.arqc_valid picks the CVN from 9F10 itself, Mastercard requests are checked
+    here with the same decision rules: DECLINE 05, above DECLINE_ABOVE 51, a wrong PIN 55.
+    """
+
+    def __call__(self, request: OnlineRequest) -> OnlineResponse:
+        tags = icc_tags(request.icc_data)
+        if self.unreachable or tags.get(0x9F10, b"")[:2] != MASTERCARD_IAD:
+            return super().__call__(request)
+        self.requests.append(request)
+        pan = request.pan.reveal().decode("ascii")
+        valid = tags.get(0x9F27, b"\x00")[0] & 0xC0 == ARQC and mastercard_arqc_valid(pan, request.psn, tags)
+        self.arqc_checks.append(valid)
+        if not valid:
+            return OnlineResponse(approved=False, response_code="05")
+        if pan == DECLINE:
+            code = "05"
+        elif int(tags[0x9F02].hex()) > DECLINE_ABOVE:
+            code = "51"
+        elif request.pin is not None and request.pin.reveal().decode("ascii") != self.pin:
+            code = "55"
+        else:
+            code = "00"
+        return OnlineResponse(approved=code == "00", response_code=code, auth_code="A1B2C3" if code == "00" else "")
