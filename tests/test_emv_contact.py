@@ -21,7 +21,6 @@ from tests.emv.personalise import (AIP_SDA, MASTERCARD_AID, VISA_AID, applicatio
                                    record, test_terminal_config, track2)
 from tests.emv.scripted import ScriptedCardholder, in_process
 
-pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")  # pyemv uses TripleDES
 CONFIG = test_terminal_config()
 TXN = Transaction(amount=12_345, date="261123", time="101500")
 NOW = datetime(2026, 11, 23, 10, 15)

@@ -19,7 +19,6 @@ from tests.emv.issuer import icc_tags
 from tests.emv.keys import APPROVE, DECLINE, MASTERCARD
 from tests.emv.scripted import ScriptedCardholder, in_process
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*TripleDES:cryptography.utils.CryptographyDeprecationWarning")
 
 NOW = datetime(2026, 11, 23, 10, 30, 0)
 SPEC_FIELD_55 = {0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F03,

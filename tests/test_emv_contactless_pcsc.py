@@ -20,9 +20,8 @@ from tests.emv.contactless_cards import (
 )
 from tests.emv.keys import DECLINE
 from tests.emv.scripted import ScriptedCardholder
-from tests.pcsc.fixtures import Vpcd, pcscd_daemon, vpcd  # noqa: F401  (pytest fixtures)
+from tests.pcsc.fixtures import Vpcd
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*TripleDES:cryptography.utils.CryptographyDeprecationWarning")
 
 TAP_SLOT = 1  # "Virtual PCD 00 01": the contactless reader of the test pcscd
 

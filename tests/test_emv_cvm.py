@@ -100,6 +100,11 @@ def test_pin_bypass_goes_to_the_next_rule():
     assert bits.describe() == ["PIN entry required, PIN pad present, but PIN was not entered"]
 
 
+def test_a_pin_that_is_not_4_to_12_digits_is_not_sent_to_the_card():
+    result, bits, _ = run("41031F03", [(GET_PTC, PTC + "9000")], ["12"])
+    assert result.method == "no CVM" and bits.is_set(3, 4)
+
+
 def test_online_pin():
     result, bits, cardholder = run("4203", pins=["4321"])
     assert (result.method, result.results) == ("online PIN", bytes.fromhex("420300"))

@@ -17,7 +17,6 @@ from tests.emv.personalise import (CA_INDEX, MASTERCARD_AID, VISA_AID, applicati
                                    test_terminal_config)
 from tests.emv.scripted import ScriptedTransport, in_process
 
-pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")  # pyemv uses TripleDES
 CONFIG = test_terminal_config()
 TODAY = date(2026, 11, 23)
 TERMINAL = {0x9F37: bytes.fromhex("DEADBEEF")}

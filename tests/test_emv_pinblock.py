@@ -11,7 +11,6 @@ from appliance.emv.pinblock import PinBlockError, PinKey, PinKeyError, encrypt_p
 from appliance.native.secret import Secret
 from tests.emv.keys import APPROVE
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*TripleDES:cryptography.utils.CryptographyDeprecationWarning")
 
 TDES_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 AES_KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")

@@ -13,7 +13,7 @@ from appliance.hal import registry
 from appliance.hal.cardreader_pcsc import PcscCardReader, is_contactless
 from appliance.hal.errors import DeviceConfigError, DeviceIOError, DeviceUnavailable
 from appliance.hal.events import CardInserted, CardRemoved, Event
-from tests.pcsc.fixtures import Vpcd, pcsc_reader, pcscd_daemon, vpcd  # noqa: F401  (pytest fixtures)
+from tests.pcsc.fixtures import Vpcd
 from tests.pcsc.vpcd_card import CardPulled
 
 CONTACT_ATR = bytes.fromhex("3B6800000073C84012009000")  # T=0, 8 historical bytes, as on EMV chip cards

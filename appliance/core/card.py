@@ -22,7 +22,7 @@ from appliance.config import Payments
 from appliance.core import host_queue, offline
 from appliance.core.card_data import SealError, card_token, seal
 from appliance.core.card_host import Acquirer, HostDown, HostNoAnswer, Reply, transmitted
-from appliance.core.clock import Clock
+from appliance.core.clock import Clock, iso
 from appliance.core.tenders import Payment, Tender, TenderContext
 from appliance.emv import contact, contactless, magstripe
 from appliance.emv.apdu import Channel, Transmit
@@ -140,7 +140,7 @@ class CardTender(Tender):
             reply = acquirer.authorize(stan=attempt.stan, amount=total, tip=tip, request=request, pin_block=pin_block, at=now)
         except HostDown as exc:
             host_queue.drop_armed(self.store, attempt.stan, reason=str(exc), at=now)
-            why = self._offline_refusal(total, interface, now)
+            why = self._offline_refusal(total, interface, now, ctx)
             if why:
                 attempt.refusal = f"the bank cannot be reached and {why}"
                 return OnlineResponse(False, "Z3")
@@ -155,38 +155,47 @@ class CardTender(Tender):
         attempt.reply = reply
         return OnlineResponse(reply.approved, reply.response_code, reply.auth_code, reply.issuer_auth_data)
 
-    def _offline_refusal(self, total: int, interface: str, now: datetime) -> str:
+    def _offline_refusal(self, total: int, interface: str, now: datetime, ctx: TenderContext) -> str:
         if self.seal_key is None:
             return "offline approvals are not set up (no acquirer sealing key)"
         try:
             seal(self.seal_key, {})
         except SealError as exc:
             return str(exc)
-        return offline.refusal(self.rules, offline.exposure(self.store.conn), total, interface, now)
+        # Offline payments already taken on this sale count too: splitting a sale must not get round the caps.
+        on_this_sale = [p.amount for p in ctx.pending
+                        if p.kind == "card" and (pending := self._pending.get(p.reference)) and pending.sealed]
+        waiting = offline.exposure(self.store.conn)
+        waiting = offline.Exposure(waiting.count + len(on_this_sale), waiting.total + sum(on_this_sale), waiting.oldest)
+        return offline.refusal(self.rules, waiting, total, interface, now)
 
     def _settle(self, outcome: Outcome, attempt: _Attempt, wanted: int, tip: int, ctx: TenderContext) -> Payment:
         now = self.clock.now()
-        if attempt.reply is not None and attempt.reply.approved and not outcome.approved and attempt.stan is not None:
-            # The bank approved but the card did not finish (pulled, refused the final cryptogram).
-            host_queue.make_due(self.store, attempt.stan, reason=f"card did not complete: {outcome.reason}", at=now)
+        if attempt.reply is not None and attempt.stan is not None:
+            if not attempt.reply.approved:
+                host_queue.drop_armed(self.store, attempt.stan, reason=f"declined {attempt.reply.response_code}", at=now)
+            elif not outcome.approved:
+                # The bank approved but the card did not finish (pulled, refused the final cryptogram).
+                host_queue.make_due(self.store, attempt.stan, reason=f"card did not complete: {outcome.reason}", at=now)
         if not outcome.approved:
             if outcome.interface == "contact" and outcome.decision == "failed" and "removed" not in outcome.reason:
                 self._chip_failed.add(ctx.sale_id)
             reason = attempt.refusal or outcome.reason or outcome.decision
             raise DomainError(f"card payment not approved: {reason}", code=f"card_{outcome.decision}")
-        if attempt.stan is None:  # approved offline by the card without asking the bank (below the floor limit)
+        # Book 4 A6: Y1 the card approved without the bank (below the floor limit), Y3 the bank was unreachable.
+        code = outcome.response_code or ("Y3" if attempt.offline else "Y1")
+        if attempt.stan is None:
             attempt.stan = self._next_stan()
             attempt.offline = True
             attempt.sealed = self._seal_outcome(outcome)
         auth_id = f"{ctx.sale_id}-c{attempt.stan}"
-        code = outcome.response_code or ("Y1" if attempt.stan and attempt.offline and attempt.reply is None else "")
         self._pending[auth_id] = _Pending(
             stan=attempt.stan, interface=outcome.interface, label=outcome.label, decision=outcome.decision,
             response_code=code, tip=tip, sealed=attempt.sealed if attempt.offline else None,
             advice={"auth_id": auth_id, "stan": attempt.stan, "amount": wanted + tip, "tip": tip,
                     "masked_pan": outcome.masked_pan, "icc_data": outcome.icc_data.hex(), "response_code": code,
                     "entry_mode": "071" if outcome.interface == "contactless" else "051",
-                    "transmitted": transmitted(now)},
+                    "transmitted": transmitted(now), "at": iso(now)},
         )
         return Payment(kind="card", amount=wanted, reference=auth_id, masked_pan=outcome.masked_pan,
                        card_token=card_token(self.token_key, outcome.pan) if outcome.pan else "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from appliance.core.clock import parse_iso
 from appliance.core.host_queue import SendError
 from appliance.emv.host import (AuthRequest, HostClient, HostProtocolError, HostReply, HostTimeout,
                                 HostUnreachable)
@@ -73,11 +74,11 @@ class Acquirer:
     def advice(self, payload: dict[str, Any], sealed_card: bytes | None) -> str:
         if sealed_card is None:
             raise SendError("the advice has lost its sealed card data")
-        reply = self._queued(lambda: self.client.sealed_advice(
-            stan=payload["stan"], amount=payload["amount"], currency=self.currency, sealed_card=sealed_card,
-            icc_data=bytes.fromhex(payload["icc_data"]), entry_mode=payload["entry_mode"],
-            transmitted=payload["transmitted"], response_code=payload.get("response_code") or "Y3",
-            tip=payload.get("tip", 0)))
+        request = AuthRequest(
+            stan=payload["stan"], amount=payload["amount"], currency=self.currency, pan=Secret(b""), expiry="",
+            local_time=parse_iso(payload["at"]), entry_mode=payload["entry_mode"],
+            icc_data=bytes.fromhex(payload["icc_data"]), tip=payload.get("tip", 0), sealed_card=sealed_card)
+        reply = self._queued(lambda: self.client.advice(request, payload.get("response_code") or "Y3"))
         return reply.response_code
 
     # --- helpers

@@ -16,8 +16,8 @@ from appliance.emv import apdu, tlv
 from appliance.emv.apdu import Channel
 from appliance.emv.model import Cardholder, TerminalConfig, Transaction
 from appliance.emv.restrictions import CASH, CASHBACK
-from appliance.native.secret import Secret
 from appliance.emv.tvr import Bits
+from appliance.native.secret import Secret
 
 FAIL, PLAINTEXT_PIN, ONLINE_PIN, PLAINTEXT_PIN_SIGNATURE = 0x00, 0x01, 0x02, 0x03
 ENCIPHERED_PIN, ENCIPHERED_PIN_SIGNATURE, SIGNATURE, NO_CVM = 0x04, 0x05, 0x1E, 0x1F
@@ -117,8 +117,13 @@ def _offline_pin(channel: Channel, cardholder: Cardholder, tvr: Bits, notes: lis
             tvr.set(3, 4)
             notes.append("PIN entry bypassed")
             return False
-        _, sw = channel.exchange(apdu.verify_plaintext_pin(pin_block(pin.reveal())),
-                                 allowed=frozenset({0x9000, 0x63C0, 0x6983, 0x6984}))
+        try:
+            block = pin_block(pin.reveal())
+        except ValueError:  # the PIN pad should not allow it; never send the card a malformed block
+            tvr.set(3, 4)
+            notes.append("the PIN typed is not 4 to 12 digits")
+            return False
+        _, sw = channel.exchange(apdu.verify_plaintext_pin(block), allowed=frozenset({0x9000, 0x63C0, 0x6983, 0x6984}))
         if sw == 0x9000:
             return True
         if sw in (0x6983, 0x6984, 0x63C0):

@@ -1,7 +1,7 @@
 """pytest fixtures for the real PC/SC path: one private pcscd per session, cards you insert.
 
-Use them from a test module with
-    from tests.pcsc.fixtures import pcscd_daemon, pcsc_reader, vpcd  # noqa: F401  (pytest fixtures)
+tests/conftest.py registers this module as a plugin, so every test module gets the same
+session's pcscd by naming the fixtures (`vpcd`, `pcsc_reader`, `pcscd_daemon`).
 
 `vpcd.insert(card)` returns once pcscd reports the card present, so a test can transmit
 at once; waits are SCardGetStatusChange with a deadline, never sleeps (pcscd notices a
