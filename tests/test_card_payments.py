@@ -370,3 +370,20 @@ def replace_context(settings):
 
     from appliance.core.tenders import TenderContext
     return TenderContext("S1", None, date(2026, 11, 24))
+
+
+def test_the_receipt_shows_the_card_lines_and_no_more_of_the_card(tmp_path, store, clock, bank, counter):
+    from appliance.cli.common import receipt_context
+    from appliance.display.receipt import receipt
+
+    settings = make_settings(tmp_path, payments={"tips": "prompt"})
+    till = card_till(settings, store, clock, bank, counter)
+    counter.cards.append(chip(card_pse_sda()))  # signature card
+    counter.tips.append(300)
+    till.scan(RICE)
+    doc = till.pay("card")
+    paper = "\n".join(render_text(receipt(doc, settings, receipt_context(till, doc)), 42))
+    assert "476173******0119" in paper and "AID A0000000031010" in paper and "TVR " in paper
+    assert "Tip" in paper and "3.00" in paper and "Charged to card" in paper and "42.90" in paper
+    assert "Cardholder signature" in paper
+    assert APPROVE not in paper

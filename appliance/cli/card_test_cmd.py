@@ -23,6 +23,7 @@ from typing import Any
 from appliance.cli.common import money, settings_from
 from appliance.core import card_setup
 from appliance.core.card_host import HostDown, HostNoAnswer, transmitted
+from appliance.core.host_queue import SendError
 from appliance.emv import contact, contactless
 from appliance.emv.apdu import Channel
 from appliance.emv.defaults import load_ca_keys
@@ -34,6 +35,7 @@ from appliance.hal.cardreader_pcsc import PcscCardReader
 from appliance.hal.errors import HalError
 from appliance.hal.events import CardInserted
 from appliance.native.secret import Secret
+from smartcard import scard
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -63,10 +65,42 @@ class _Technician:
         return self._pin
 
 
+def _reader_name(wanted: str) -> str:
+    """The full name of the one reader whose name contains `wanted`; else `wanted` as given.
+
+    The help promises "a unique part" of the name (e.g. "00 01" for the second slot), while
+    pcsc:// addresses match the start of a name only; the driver's own error then names
+    the readers present when nothing matches.
+    """
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        return wanted  # open() reports why pcscd cannot be reached
+    try:
+        hresult, readers = scard.SCardListReaders(context, [])
+    finally:
+        scard.SCardReleaseContext(context)
+    readers = list(readers) if hresult == scard.SCARD_S_SUCCESS else []
+    if any(reader.startswith(wanted) for reader in readers):
+        return wanted
+    matches = [reader for reader in readers if wanted in reader]
+    if len(matches) > 1:
+        raise InputError(f"{wanted!r} is part of several reader names ({', '.join(map(repr, matches))}): "
+                         "give more of the name")
+    return matches[0] if matches else wanted
+
+
 def _wait_for_card(reader: PcscCardReader, seconds: float) -> CardInserted:
+    """The insertion (or a card already there) within `seconds`; a reader that fails while watched says so at once."""
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
-    watcher = threading.Thread(target=reader.run, args=(events.put, stop), daemon=True)
+
+    def watch() -> None:
+        try:
+            reader.run(events.put, stop)
+        except HalError as exc:  # handed to the waiting thread, not lost with this one
+            events.put(exc)
+
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
         deadline = time.monotonic() + seconds
@@ -75,11 +109,14 @@ def _wait_for_card(reader: PcscCardReader, seconds: float) -> CardInserted:
                 event = events.get(timeout=left)
             except queue.Empty:
                 break
+            if isinstance(event, HalError):
+                raise event
             if isinstance(event, CardInserted):
                 return event
         raise InputError(f"no card in {reader.reader!r} within {seconds:g} s: insert or tap a card and try again")
     finally:
         stop.set()
+        watcher.join()  # run() honours stop within WAIT_MS; its context must be gone before close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         config = replace(config, ca_keys=load_ca_keys(settings.resolve(args.ca_keys)))
     acquirer = card_setup.acquirer(settings)
     amount = money(args.amount, settings)
-    reader = PcscCardReader("card-test", address.parse(f"pcsc://{args.reader}"))
+    reader = PcscCardReader("card-test", address.parse(f"pcsc://{_reader_name(args.reader)}"))
     try:
         reader.open()
         inserted = _wait_for_card(reader, args.wait)
@@ -123,12 +160,12 @@ def _pay(reader: PcscCardReader, is_contactless: bool, config: Any, acquirer: An
         except HostDown as exc:
             host["note"] = str(exc)
             return OnlineResponse(False, "", unable_to_go_online=True)
-        except HostNoAnswer as exc:
+        except HostNoAnswer as exc:  # it may have been approved at the bank: reverse it as the till would
             host["note"] = str(exc)
+            host["reversal"] = _reverse(acquirer, stan, amount, at, "no answer")
             return OnlineResponse(False, "Z3")
         if reply.approved:  # a test must not keep money on the card
-            host["reversal"] = acquirer.reversal({"original_mti": "0100", "amount": amount, "stan": stan,
-                                                  "transmitted": transmitted(at), "reason": "card test"})
+            host["reversal"] = _reverse(acquirer, stan, amount, at, "card test")
         return OnlineResponse(reply.approved, reply.response_code, reply.auth_code, reply.issuer_auth_data)
 
     now = datetime.now()
@@ -136,6 +173,15 @@ def _pay(reader: PcscCardReader, is_contactless: bool, config: Any, acquirer: An
     started = time.perf_counter()
     outcome = kernel(channel, config, Transaction(amount=amount), technician, go_online, now=now)
     return _report(outcome, channel.exchanges, time.perf_counter() - started, technician.asked, host)
+
+
+def _reverse(acquirer: Any, stan: int, amount: int, at: datetime, reason: str) -> str:
+    """The reversal's response code, or what went wrong: the technician must know money may still be held."""
+    try:
+        return acquirer.reversal({"original_mti": "0100", "amount": amount, "stan": stan,
+                                  "transmitted": transmitted(at), "reason": reason})
+    except SendError as exc:
+        return f"not reversed ({exc}): ask the acquirer to reverse STAN {stan:06d}"
 
 
 def _report(outcome: Outcome, exchanges: int, seconds: float, asked: list[str], host: dict[str, Any]) -> dict[str, Any]:

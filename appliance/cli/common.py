@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 
 from appliance import config
 from appliance.config import Settings
-from appliance.core import members
+from appliance.core import card, members
 from appliance.core.clock import Clock, SystemClock
 from appliance.core.money import parse_amount, parse_quantity
 from appliance.core.operators import Operator
@@ -92,7 +92,8 @@ def receipt_context(till: Till, doc: dict[str, Any], original_receipt: str = "")
                 balance = members.balance(conn, member.id)
         except NotFound:
             pass
-    return ReceiptContext(operator_name, name, phone, original_receipt, balance)
+    cards = card.receipt_details(conn, [p["reference"] for p in doc["payments"] if p["kind"] == "card"])
+    return ReceiptContext(operator_name, name, phone, original_receipt, balance, cards)
 
 
 def paper(elements: Sequence[Element], widths: Sequence[int]) -> str:

@@ -75,6 +75,7 @@ class _Pending:
     tip: int
     sealed: bytes | None
     advice: dict[str, Any]
+    receipt: dict[str, Any]  # aid, tvr, tsi, cvm, signature: printed on the receipt
 
 
 class CardTender(Tender):
@@ -196,6 +197,8 @@ class CardTender(Tender):
                     "masked_pan": outcome.masked_pan, "icc_data": outcome.icc_data.hex(), "response_code": code,
                     "entry_mode": "071" if outcome.interface == "contactless" else "051",
                     "transmitted": transmitted(now), "at": iso(now)},
+            receipt={"aid": outcome.aid.hex().upper(), "tvr": outcome.tvr.hex().upper(), "tsi": outcome.tsi.hex().upper(),
+                     "cvm": outcome.cvm, "signature": int(outcome.signature_required)},
         )
         return Payment(kind="card", amount=wanted, reference=auth_id, masked_pan=outcome.masked_pan,
                        card_token=card_token(self.token_key, outcome.pan) if outcome.pan else "",
@@ -235,7 +238,8 @@ class CardTender(Tender):
             raise DomainError(f"card payment not approved: declined by the bank ({reply.response_code} {reply.text})",
                               code="card_declined")
         auth_id = f"{ctx.sale_id}-c{stan}"
-        self._pending[auth_id] = _Pending(stan, "magstripe", "", "approved", reply.response_code, tip, None, {})
+        self._pending[auth_id] = _Pending(stan, "magstripe", "", "approved", reply.response_code, tip, None, {},
+                                          {"cvm": "signature", "signature": 1})
         return Payment(kind="card", amount=wanted, reference=auth_id, masked_pan=swipe.masked_pan,
                        card_token=card_token(self.token_key, swipe.pan), auth_code=reply.auth_code, effect="sale")
 
@@ -295,7 +299,7 @@ class CardTender(Tender):
             host_queue.drop_armed(self.store, stan, reason=f"declined {reply.response_code}", at=now)
             raise DomainError(f"the bank refused the refund ({reply.response_code} {reply.text})", code="card_declined")
         auth_id = f"{ctx.sale_id}-c{stan}"
-        self._pending[auth_id] = _Pending(stan, card.interface, "", "approved", reply.response_code, 0, None, {})
+        self._pending[auth_id] = _Pending(stan, card.interface, "", "approved", reply.response_code, 0, None, {}, {})
         return Payment(kind="card", amount=amount, reference=auth_id, masked_pan=original["masked_pan"],
                        card_token=original["card_token"], auth_code=reply.auth_code, original_seq=original["seq"],
                        effect="refund")
@@ -310,13 +314,12 @@ class CardTender(Tender):
         if pending is None:
             raise DomainError("the card payment was not authorised on this till run: take payment again")
         kind = "refund" if payment.effect == "refund" else "sale"
-        conn.execute(
-            "INSERT INTO card_auths (id, sale_id, stan, kind, interface, amount, tip, masked_pan, card_token, label, "
-            "decision, response_code, auth_code, offline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (payment.reference, ref, pending.stan, kind, pending.interface, payment.amount + pending.tip, pending.tip,
-             payment.masked_pan, payment.card_token, pending.label, pending.decision, pending.response_code,
-             payment.auth_code, int(pending.sealed is not None), at),
-        )
+        row = {"id": payment.reference, "sale_id": ref, "stan": pending.stan, "kind": kind,
+               "interface": pending.interface, "amount": payment.amount + pending.tip, "tip": pending.tip,
+               "masked_pan": payment.masked_pan, "card_token": payment.card_token, "label": pending.label,
+               "decision": pending.decision, "response_code": pending.response_code, "auth_code": payment.auth_code,
+               "offline": int(pending.sealed is not None), "created_at": at, **pending.receipt}
+        conn.execute(f"INSERT INTO card_auths ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
         if pending.sealed is not None:
             host_queue.queue_advice(conn, stan=pending.stan, amount=payment.amount + pending.tip, payload=pending.advice,
                                     sealed_card=pending.sealed, sale_id=ref, at=at)
@@ -365,3 +368,14 @@ class CardTender(Tender):
             "stan": stan, "amount": amount, "original_mti": mti, "processing_code": processing,
             "interface": interface, "transmitted": transmitted(now), "auth_id": f"{sale_id}-c{stan}"})
         return stan
+
+
+def receipt_details(conn: sqlite3.Connection, references: list[str]) -> dict[str, dict[str, Any]]:
+    """What the receipt prints under each card payment, by payment reference."""
+    if not references:
+        return {}
+    rows = conn.execute(
+        "SELECT id, label, aid, interface, tvr, tsi, cvm, signature, amount, tip, offline, response_code FROM card_auths "
+        f"WHERE id IN ({', '.join('?' * len(references))})", references)
+    names = [c[0] for c in rows.description]
+    return {row[0]: dict(zip(names, row)) for row in rows}

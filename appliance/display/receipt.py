@@ -7,8 +7,8 @@ holds nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from appliance.config import Settings
 from appliance.core.clock import local
@@ -34,6 +34,7 @@ class ReceiptContext:
     member_phone: str = ""
     original_receipt: str = ""
     stored_value_balance: int | None = None
+    cards: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # card_auths details by payment reference
 
 
 def _mask_phone(phone: str) -> str:
@@ -137,8 +138,9 @@ def _payments(doc: dict[str, Any], money, refund: bool, ctx: ReceiptContext) -> 
         else:
             rows.append(Pair(label, money(p["amount"])))
         if p["masked_pan"]:
-            # The card line: masked PAN and approval code only, as card schemes require.
+            # The card lines: masked PAN and approval code, never more of the card number.
             rows.append(Pair(f"  {p['masked_pan']}", f"授权 Auth {p['auth_code']}"))
+            rows += _card_lines(ctx.cards.get(p["reference"]), money)
         elif p["kind"] == "voucher" and p["reference"]:
             what = "新券 Credit note" if refund else "券号 Code"
             rows.append(Text(f"  {what} {p['reference']}"))
@@ -146,6 +148,29 @@ def _payments(doc: dict[str, Any], money, refund: bool, ctx: ReceiptContext) -> 
         rows.append(Pair("找零 Change", money(doc["change"]), bold=True))
     if ctx.stored_value_balance is not None:
         rows.append(Pair("储值余额 Balance", money(ctx.stored_value_balance)))
+    return rows
+
+
+ENTRY = {"contact": "芯片 Chip", "contactless": "闪付 Contactless", "magstripe": "磁条 Swipe"}
+
+
+def _card_lines(card: Mapping[str, Any] | None, money) -> list[Element]:
+    """What EMV receipts carry (Book 4 11.4): application, AID, entry, TVR/TSI, CVM; tip and signature line."""
+    if not card:
+        return []
+    rows: list[Element] = [Text(f"  {card['label']} {ENTRY.get(card['interface'], card['interface'])}".rstrip())]
+    if card["aid"]:
+        rows.append(Text(f"  AID {card['aid']}"))
+        rows.append(Text(f"  TVR {card['tvr']} TSI {card['tsi']}"))
+    if card["tip"]:
+        rows.append(Pair("  小费 Tip", money(card["tip"])))
+        rows.append(Pair("  卡扣款 Charged to card", money(card["amount"]), bold=True))
+    if card["offline"]:
+        rows.append(Text(f"  离线批准 Approved offline ({card['response_code']})"))
+    if card["signature"]:
+        rows += [Blank(), Text("持卡人签名 Cardholder signature:"), Blank(), Rule("_")]
+    elif card["cvm"] in ("offline plaintext PIN", "online PIN"):
+        rows.append(Text("  密码验证 PIN verified"))
     return rows
 
 

@@ -361,12 +361,18 @@ def _card_payments(conn: sqlite3.Connection) -> None:
 @migration(6)
 def _card_reversals(conn: sqlite3.Connection) -> None:
     # A post-voided card payment is reversed at the acquirer and leaves the batch totals;
+    # the receipt shows what the schemes ask for (application, AID, TVR/TSI, CVM, signature);
     # a queued reversal or advice names the sale it belongs to, so recovery after a
     # crash can tell a completed sale's authorisation from an abandoned one.
     _script(
         conn,
         """
         ALTER TABLE card_auths ADD COLUMN reversed INTEGER NOT NULL DEFAULT 0 CHECK (reversed IN (0, 1));
+        ALTER TABLE card_auths ADD COLUMN aid TEXT NOT NULL DEFAULT '';
+        ALTER TABLE card_auths ADD COLUMN tvr TEXT NOT NULL DEFAULT '';
+        ALTER TABLE card_auths ADD COLUMN tsi TEXT NOT NULL DEFAULT '';
+        ALTER TABLE card_auths ADD COLUMN cvm TEXT NOT NULL DEFAULT '';
+        ALTER TABLE card_auths ADD COLUMN signature INTEGER NOT NULL DEFAULT 0 CHECK (signature IN (0, 1));
         ALTER TABLE host_queue ADD COLUMN sale_id TEXT NOT NULL DEFAULT ''
         """,
     )
