@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from appliance.cli.common import money, settings_from
 from appliance.core import card_setup
@@ -27,7 +27,7 @@ from appliance.core.host_queue import SendError
 from appliance.emv import contact, contactless
 from appliance.emv.apdu import Channel
 from appliance.emv.defaults import load_ca_keys
-from appliance.emv.model import Candidate, OnlineRequest, OnlineResponse, Outcome, Transaction
+from appliance.emv.model import Candidate, OnlineRequest, OnlineResponse, Outcome, TerminalConfig, Transaction
 from appliance.emv.tvr import tsi, tvr
 from appliance.errors import InputError
 from appliance.hal import address
@@ -50,10 +50,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 class _Technician:
-    """The cardholder side for a test: first application by priority, the PIN given on the command line."""
+    """The cardholder side for a test: first application by priority, the PIN of the command line once.
+
+    A PIN the card rejected is not offered again: the same wrong PIN would only count the
+    card's PIN try counter down to blocked (Book 3 10.5.1), so the second ask is bypassed.
+    """
 
     def __init__(self, pin: str | None):
         self._pin = Secret(pin.encode()) if pin else None
+        self._given = False
         self.asked: list[str] = []
 
     def choose(self, candidates: list[Candidate]) -> Candidate | None:
@@ -61,7 +66,16 @@ class _Technician:
         return candidates[0]
 
     def pin(self, *, online: bool, tries_left: int | None) -> Secret | None:
-        self.asked.append(f"{'online' if online else 'offline'} PIN asked ({'given' if self._pin else 'bypassed'})")
+        kind = "online" if online else "offline"
+        if self._pin is None:
+            self.asked.append(f"{kind} PIN asked (bypassed)")
+            return None
+        if self._given:
+            self.asked.append(f"{kind} PIN asked again (bypassed: the PIN given was wrong, "
+                              f"{tries_left if tries_left is not None else 'unknown'} tries left)")
+            return None
+        self._given = True
+        self.asked.append(f"{kind} PIN asked (given)")
         return self._pin
 
 
@@ -127,12 +141,15 @@ def run(args: argparse.Namespace) -> int:
     if args.ca_keys:
         config = replace(config, ca_keys=load_ca_keys(settings.resolve(args.ca_keys)))
     acquirer = card_setup.acquirer(settings)
+    encrypt_pin = card_setup.pin_encryptor(settings)
+    if args.pin is not None:
+        config = _with_pin_entry(config, online=encrypt_pin is not None)
     amount = money(args.amount, settings)
     reader = PcscCardReader("card-test", address.parse(f"pcsc://{_reader_name(args.reader)}"))
     try:
         reader.open()
         inserted = _wait_for_card(reader, args.wait)
-        result = _pay(reader, inserted.contactless, config, acquirer, amount, args.pin)
+        result = _pay(reader, inserted.contactless, config, acquirer, encrypt_pin, amount, args.pin)
     except HalError as exc:
         raise InputError(f"card reader: {exc}") from exc
     finally:
@@ -141,8 +158,22 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result["decision"] in ("approved", "approved_offline") else 1
 
 
-def _pay(reader: PcscCardReader, is_contactless: bool, config: Any, acquirer: Any, amount: int,
-         pin: str | None) -> dict[str, Any]:
+def _with_pin_entry(config: TerminalConfig, *, online: bool) -> TerminalConfig:
+    """`--pin` is the PIN pad: offline PIN always, online PIN only with a PIN key to encipher it.
+
+    The till's configuration has a PIN pad only with a PIN key (card_setup), which would
+    leave an offline-PIN card untestable here; without the key, Terminal Capabilities
+    (9F33, Book 4 Annex A2) byte 2 bit 7 "enciphered PIN for online verification" is
+    cleared so the card's CVM list moves on rather than sending a PIN the bank never gets.
+    """
+    capabilities = bytearray(config.capabilities)
+    if not online:
+        capabilities[1] &= ~0x40 & 0xFF
+    return replace(config, pin_pad=True, capabilities=bytes(capabilities))
+
+
+def _pay(reader: PcscCardReader, is_contactless: bool, config: TerminalConfig, acquirer: Any,
+         encrypt_pin: Callable[[Secret, Secret], Secret] | None, amount: int, pin: str | None) -> dict[str, Any]:
     technician = _Technician(pin)
     channel = Channel(reader.transmit)
     stans = itertools.count(secrets.randbelow(900_000) + 1)
@@ -156,7 +187,8 @@ def _pay(reader: PcscCardReader, is_contactless: bool, config: Any, acquirer: An
         at = datetime.now().astimezone()
         stan = next(stans)
         try:
-            reply = acquirer.authorize(stan=stan, amount=amount, tip=0, request=request, pin_block=None, at=at)
+            pin_block = encrypt_pin(request.pin, request.pan) if request.pin is not None and encrypt_pin else None
+            reply = acquirer.authorize(stan=stan, amount=amount, tip=0, request=request, pin_block=pin_block, at=at)
         except HostDown as exc:
             host["note"] = str(exc)
             return OnlineResponse(False, "", unable_to_go_online=True)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+import sys
+
+from appliance.cli.card_cmd import run_batch_close
 from appliance.cli.common import approver, money, paper, sign_in, till_for
-from appliance.display.report import shift_report
+from appliance.display.report import batch_report, shift_report
+from appliance.errors import DomainError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,5 +51,13 @@ def close_shift(args: argparse.Namespace) -> int:
         operator = sign_in(till, args.operator)
         counted = money(args.counted, till.settings, "counted cash")
         report = till.shifts.close(operator, counted, at=till.clock.now(), approver=approver(till, args.supervisor))
-        print(paper(shift_report(report, till.settings), [args.width or till.settings.receipt.width]))
+        elements = shift_report(report, till.settings)
+        if till.settings.payments.host:
+            # The card batch closes with the day; the shift is closed whatever the acquirer says.
+            try:
+                elements += batch_report(run_batch_close(till.settings, till.store, till.clock.now()), till.settings)
+            except DomainError as exc:
+                print(f"the card batch is not closed: {exc}; close it later with `appliance card batch`",
+                      file=sys.stderr)
+        print(paper(elements, [args.width or till.settings.receipt.width]))
     return 0
