@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psec import tr31
+
 from acquirer.sealing import SealingKey
 from acquirer.server import Acquirer, AcquirerServer
 from appliance import config
@@ -17,6 +19,7 @@ from appliance.core.card import CardTender, PresentedCard
 from appliance.core.card_host import Acquirer as AcquirerLink
 from appliance.core.clock import ManualClock
 from appliance.core.till import Till
+from appliance.emv import pinblock
 from appliance.emv.host import HostClient
 from appliance.emv.model import Candidate, TerminalConfig
 from appliance.native.secret import Secret
@@ -27,6 +30,17 @@ from tests.emv.scripted import in_process
 from tests.test_acquirer import KEYS
 
 TOKEN_KEY = bytes(range(32))
+KBPK = bytes.fromhex("89E88CF7931444F334BD7547FC3F380C")  # a throwaway key block protection key
+
+
+def pin_key_block() -> str:
+    """The acquirer's test PIN key as the terminal receives it: a TR-31 block under the device's KBPK."""
+    return tr31.wrap(KBPK, "B0096P0TE00N0000", KEYS.pin_key)
+
+
+def pin_encryptor():
+    key = pinblock.load_pin_key(pin_key_block(), KBPK)
+    return lambda pin, pan: pinblock.encrypt_pin(pin, pan, key)
 
 
 def chip(card) -> PresentedCard:
@@ -97,7 +111,8 @@ def card_till(settings: config.Settings, store: Store, clock: ManualClock, bank:
               emv: TerminalConfig | None = None, timeout: float = 5.0, seal: bool = True, **tender_options) -> Till:
     tender = CardTender(store, counter, acquirer=bank.link(timeout), emv=emv or test_terminal_config(),
                         rules=settings.payments, token_key=TOKEN_KEY, clock=clock,
-                        seal_key=bank.public_key if seal else None, **tender_options)
+                        seal_key=bank.public_key if seal else None,
+                        **{"pin_block": pin_encryptor(), **tender_options})
     till = Till(settings, store, clock, extra_tenders={"card": tender})
     seed(till)
     till.sign_in(*CASHIER)

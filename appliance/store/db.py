@@ -64,6 +64,9 @@ class Store:
                     raise StoreError(f"the database refused WAL mode (got {mode})", where=str(path))
             conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'FULL' else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free pages: a sealed card
+            # number once its advice is delivered, an erased member's details.
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute(f"PRAGMA wal_autocheckpoint = {10000 if checkpoint == 'idle' else 1000}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database: {exc}", where=str(path)) from exc

@@ -3,17 +3,20 @@
 It answers SELECT (PSE directory and applications, with next occurrence), READ RECORD,
 GET PROCESSING OPTIONS, GET DATA (9F17, 9F36, 9F13), VERIFY (plaintext PIN with a try
 counter that blocks), INTERNAL AUTHENTICATE (DDA with its ICC key), GENERATE AC (first
-and second) and EXTERNAL AUTHENTICATE. Cryptograms are Visa CVN 10 from pyemv under
-tests.emv.keys.IMK_AC, so the reference issuer (tests/emv/issuer.py) can check them from
+and second) and EXTERNAL AUTHENTICATE. Cryptograms come from pyemv under
+tests.emv.keys.IMK_AC (`application_cryptogram` below, shared with the contactless cards), so the
+reference issuer (acquirer/issuer.py, through tests/emv/issuer.py) can check them from
 field 55 alone:
 
 - ARQC/TC/AAC over 9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 (the CDOL1 values; 95 and 9F37 from
-  CDOL2 in the second GENERATE AC), the AIP, the ATC and the CVR, with the ICC master key
-  (option A, no session key: CVN 10);
-- 9F10 = 06 01 0A 03 b2 b3 00: length, key index, CVN 0x0A, then the 4-byte CVR (03 and
+  CDOL2 in the second GENERATE AC), the AIP, the ATC and the CVR; Visa CVN 10 (ICC
+  master key, no session key), or Mastercard CVN 16 for an application under the
+  Mastercard RID;
+- Visa 9F10 = 06 01 0A 03 b2 b3 00: length, key index, CVN 0x0A, then the 4-byte CVR (03 and
   three bytes: b2 bits 8-7 second AC type, 6-5 first AC type (00 AAC, 01 TC, 10 ARQC),
   bit 3 offline PIN performed, bit 4 issuer authentication failed; b3 bit 6 PIN try
-  limit exceeded);
+  limit exceeded); Mastercard 9F10 = 01 10, a 6-byte CVR (b2 b3 of the Visa one, whose
+  AC type bits sit where M/Chip's CVR byte 1 has them, then zeros), DAC and counters;
 - ARPC method 1 over the ARQC and the 2-byte response code; 91 = ARPC (8) + code (2).
 
 `t0=True` answers like a T=0 card (61xx then GET RESPONSE for commands with data in
@@ -27,10 +30,11 @@ import hashlib
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pyemv import cvn
+
+from typing import Mapping
 
 from appliance.emv import dol, tlv
-from tests.emv.keys import IMK_AC, IMK_SMC, IMK_SMI
+from tests.emv.keys import MASTERCARD_RID, card_cryptography
 from tests.pcsc.vpcd_card import CardPulled
 
 CONTACT_ATR = bytes.fromhex("3B6800000073C84012009000")  # T=0, as most EMV chip cards
@@ -41,6 +45,8 @@ COMMANDS = {0xA4: "SELECT", 0xB2: "READ RECORD", 0xA8: "GET PROCESSING OPTIONS",
             0xC0: "GET RESPONSE"}
 AAC, TC, ARQC = 0x00, 0x40, 0x80
 SW_OK = (0x90, 0x00)
+# Book 2 8.1.1: the terminal data an ARQC covers (before the AIP, ATC and CVR), in pyemv's order.
+AC_DATA = (0x9F02, 0x9F03, 0x9F1A, 0x95, 0x5F2A, 0x9A, 0x9C, 0x9F37)
 
 
 @dataclass
@@ -196,12 +202,9 @@ class EmvCard:
     # --- transaction ------------------------------------------------------------------------
 
     def _gpo(self, app: Application, data: bytes) -> tuple[bytes, int, int]:
-        pdol_length = sum(length for _, length in dol.parse(app.pdol)) if app.pdol else 0
-        if data[:1] != b"\x83" or len(data) < 2 or data[1] != pdol_length:
+        if gpo_values(app.pdol, data) is None:
             return b"", 0x67, 0x00
-        if app.refuse_gpo:
-            return b"", 0x69, 0x85
-        if self.session.gpo_done:
+        if app.refuse_gpo or self.session.gpo_done:
             return b"", 0x69, 0x85
         self.session.gpo_done = True
         app.atc += 1  # Visa cards count the transaction at GPO
@@ -246,13 +249,17 @@ class EmvCard:
         signature = pow(int.from_bytes(block, "big"), numbers.d, numbers.public_numbers.n)
         return tlv.encode(0x80, signature.to_bytes(size, "big")), *SW_OK
 
-    def _cvr(self) -> bytes:
+    def _cvr(self, app: Application, second: int | None = None) -> bytes:
+        """The CVR of this GENERATE AC (`second`: the AC type of the second one), in the app's scheme's length."""
         session = self.session
         ac_type = {AAC: 0, TC: 1, ARQC: 2}
         b2 = (ac_type[session.first] << 4) if session.first is not None else 0
+        b2 |= (ac_type[second] << 6) if second is not None else 0
         b2 |= 0x04 if session.offline_pin else 0
         b2 |= 0x08 if session.issuer_auth is False else 0
         b3 = 0x20 if session.pin_blocked else 0
+        if app.aid.startswith(MASTERCARD_RID):
+            return bytes([b2, b3, 0x00, 0x00, 0x00, 0x00])
         return bytes([0x03, b2, b3, 0x00])
 
     def _generate_ac(self, app: Application, p1: int, data: bytes) -> tuple[bytes, int, int]:
@@ -260,17 +267,17 @@ class EmvCard:
         session = self.session
         if not session.gpo_done or requested == 0xC0:
             return b"", 0x69, 0x85
-        crypto = cvn.VisaCVN10(IMK_AC, IMK_SMI, IMK_SMC, app.pan, app.psn)
+        crypto = card_cryptography(app.aid, app.pan, app.psn)
         if session.first is None:
-            values = _split(app.cdol1, data)
+            values = split_dol(app.cdol1, data)
             if values is None:
                 return b"", 0x67, 0x00
             session.cdol1 = values
             answered = AAC if app.decline or requested == AAC else requested
             session.first = answered
-            cvr = self._cvr()
+            cvr = self._cvr(app)
         elif session.first == ARQC:
-            values = _split(app.cdol2, data)
+            values = split_dol(app.cdol2, data)
             if values is None:
                 return b"", 0x67, 0x00
             arpc = values.get(0x91, b"")
@@ -278,18 +285,15 @@ class EmvCard:
                 session.issuer_auth = crypto.generate_arpc(session.arqc, arpc[8:10]) == arpc[:8]
             answered = TC if requested == TC and session.issuer_auth is not False else AAC
             values = {**session.cdol1, 0x95: values[0x95], 0x9F37: values[0x9F37]}
-            cvr = self._cvr()
-            cvr = cvr[:1] + bytes([cvr[1] | ({AAC: 0, TC: 1}[answered] << 6)]) + cvr[2:]
+            cvr = self._cvr(app, second=answered)
         else:
             return b"", 0x69, 0x85  # the transaction is over
         atc = app.atc.to_bytes(2, "big")
-        cryptogram = crypto.generate_ac(values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95],
-                                        values[0x5F2A], values[0x9A], values[0x9C], values[0x9F37], app.aip, atc, cvr)
+        cryptogram, iad = application_cryptogram(app.aid, app.pan, app.psn, values, app.aip, atc, cvr)
         if answered == ARQC:
             session.arqc = cryptogram
         elif session.first == ARQC and answered == TC:
             app.last_online_atc = app.atc  # the issuer approved: velocity counting starts again
-        iad = bytes([0x06, 0x01, 0x0A]) + cvr
         if app.gac_format == 1:
             return tlv.encode(0x80, bytes([answered]) + atc + cryptogram + iad), *SW_OK
         body = (tlv.encode(0x9F27, bytes([answered])) + tlv.encode(0x9F36, atc) + tlv.encode(0x9F26, cryptogram)
@@ -300,14 +304,14 @@ class EmvCard:
         session = self.session
         if session.first != ARQC or session.issuer_auth is not None or len(data) < 10:
             return b"", 0x69, 0x85
-        crypto = cvn.VisaCVN10(IMK_AC, IMK_SMI, IMK_SMC, app.pan, app.psn)
+        crypto = card_cryptography(app.aid, app.pan, app.psn)
         session.issuer_auth = crypto.generate_arpc(session.arqc, data[8:10]) == data[:8]
         return (b"", *SW_OK) if session.issuer_auth else (b"", 0x63, 0x00)
 
 
-def _split(cdol: bytes, data: bytes) -> dict[int, bytes] | None:
-    """The terminal's CDOL data cut back into tags; None when the length is wrong."""
-    entries = dol.parse(cdol)
+def split_dol(dol_list: bytes, data: bytes) -> dict[int, bytes] | None:
+    """The terminal's PDOL/CDOL data cut back into tags; None when the length is wrong (the card answers 6700)."""
+    entries = dol.parse(dol_list)
     if len(data) != sum(length for _, length in entries):
         return None
     values, offset = {}, 0
@@ -315,3 +319,23 @@ def _split(cdol: bytes, data: bytes) -> dict[int, bytes] | None:
         values[tag] = data[offset:offset + length]
         offset += length
     return values
+
+
+def gpo_values(pdol: bytes, data: bytes) -> dict[int, bytes] | None:
+    """GET PROCESSING OPTIONS data (83, length, the PDOL values) cut back into tags; None when malformed."""
+    if len(data) < 2 or data[0] != 0x83 or data[1] != len(data) - 2:
+        return None
+    return split_dol(pdol, data[2:])
+
+
+def application_cryptogram(aid: bytes, pan: str, psn: str, values: Mapping[int, bytes], aip: bytes, atc: bytes,
+                           cvr: bytes) -> tuple[bytes, bytes]:
+    """(9F26, 9F10): the AC over `AC_DATA`, AIP, ATC and CVR, and the IAD naming its version (Book 2 8.1).
+
+    Visa CVN 10: IAD 06 01 0A + the 4-byte CVR; Mastercard CVN 16: IAD 01 10 + the 6-byte
+    CVR + DAC (2) + counters (8), as acquirer/issuer.py reads them.
+    """
+    ac = card_cryptography(aid, pan, psn).generate_ac(*(values[tag] for tag in AC_DATA), aip, atc, cvr)
+    if aid.startswith(MASTERCARD_RID):
+        return ac, bytes([0x01, 0x10]) + cvr + bytes(10)
+    return ac, bytes([0x06, 0x01, 0x0A]) + cvr

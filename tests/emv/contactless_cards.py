@@ -1,9 +1,10 @@
 """Emulated contactless cards: a qVSDC-style Visa card and a Mastercard-style (M/Chip) card.
 
 Both sit behind a PPSE (2PAY.SYS.DDF01) and answer with a contactless pseudo-ATR.
-Cryptograms come from pyemv under tests.emv.keys.IMK_AC, over the data the reference
-issuer (tests/emv/issuer.py) takes back out of field 55: 9F02 9F03 9F1A 95 5F2A 9A 9C
-9F37, the AIP, the ATC and the CVR from 9F10.
+Cryptograms come from tests/emv/card.py's `application_cryptogram` (pyemv under
+tests.emv.keys.IMK_AC), over the data the reference issuer (acquirer/issuer.py, through
+tests/emv/issuer.py) takes back out of field 55: 9F02 9F03 9F1A 95 5F2A 9A 9C 9F37, the
+AIP, the ATC and the CVR from 9F10.
 
 - Visa: CVN 10 (ICC master key option A, no session key); 9F10 = 06 01 0A 03 b2 b3 00,
   the CVR's b2 bits 6-5 = 10 (ARQC in the first and only cryptogram). The GPO answer
@@ -23,23 +24,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyemv import cvn
-
-from appliance.emv import dol, tlv
-from appliance.emv.model import AidConfig, OnlineRequest, OnlineResponse, TerminalConfig
-from tests.emv.issuer import TestIssuer, icc_tags
-from tests.emv.keys import APPROVE, DECLINE, DECLINE_ABOVE, IMK_AC, IMK_SMC, IMK_SMI, MASTERCARD
-from tests.emv.personalise import MASTERCARD_AID, VISA_AID, test_terminal_config
+from appliance.emv import tlv
+from appliance.emv.model import AidConfig, TerminalConfig
+from tests.emv.card import AAC, ARQC, COMMANDS, SW_OK, TC, application_cryptogram, gpo_values, split_dol
+from tests.emv.keys import APPROVE, MASTERCARD
+from tests.emv.personalise import MASTERCARD_AID, VISA_AID, bcd, test_terminal_config, track2
 from tests.pcsc.vpcd_card import CardPulled
 
 CONTACTLESS_ATR = bytes.fromhex("3B80800101")  # PC/SC part 3 pseudo-ATR, no historical bytes
 PPSE = b"2PAY.SYS.DDF01"
-COMMANDS = {0xA4: "SELECT", 0xB2: "READ RECORD", 0xA8: "GET PROCESSING OPTIONS", 0xAE: "GENERATE AC"}
-SW_OK = (0x90, 0x00)
-AAC, TC, ARQC = 0x00, 0x40, 0x80
 CONTACTLESS_LIMIT, CVM_LIMIT = 100_000, 30_000  # the test terminal's tap limits (minor units)
 SMALL, ABOVE_CVM = 2_500, 45_000  # amounts below and above the CVM limit
-MASTERCARD_IAD = bytes([0x01, 0x10])  # 9F10 of the Mastercard card: key derivation index 1, CVN 16
 
 # qVSDC PDOL (Book C-3 Annex A): TTQ, amounts, country, TVR, currency, date, type, UN.
 VISA_PDOL = bytes.fromhex("9F66049F02069F03069F1A0295055F2A029A039C019F3704")
@@ -53,22 +48,6 @@ def tap_config(**overrides) -> TerminalConfig:
     limits = {"contactless_limit": CONTACTLESS_LIMIT, "cvm_limit": CVM_LIMIT}
     aids = (AidConfig(VISA_AID, "VISA", **limits), AidConfig(MASTERCARD_AID, "MASTERCARD", **limits))
     return test_terminal_config(**{"aids": aids, **overrides})
-
-
-def bcd(digits: str) -> bytes:
-    return bytes.fromhex(digits + "F" * (len(digits) % 2))
-
-
-def split(dol_list: bytes, data: bytes) -> dict[int, bytes] | None:
-    """The terminal's DOL data cut back into tags; None when the length is wrong."""
-    entries = dol.parse(dol_list)
-    if len(data) != sum(length for _, length in entries):
-        return None
-    values, offset = {}, 0
-    for tag, length in entries:
-        values[tag] = data[offset:offset + length]
-        offset += length
-    return values
 
 
 @dataclass
@@ -101,7 +80,7 @@ class ContactlessCard:
             record = self.records().get((apdu[3] >> 3, apdu[2]))
             return (record, *SW_OK) if record else (b"", 0x6A, 0x83)
         if apdu[1] == 0xA8:
-            values = split(self.pdol, data[2:]) if data[:1] == b"\x83" and len(data) >= 2 else None
+            values = gpo_values(self.pdol, data)
             return self.gpo(values) if values is not None else (b"", 0x67, 0x00)
         if apdu[1] == 0xAE:
             return self.generate_ac(apdu[2], data)
@@ -120,7 +99,7 @@ class ContactlessCard:
         return tlv.encode(0x6F, tlv.encode(0x84, self.aid) + tlv.encode(0xA5, proprietary)), *SW_OK
 
     def track2(self) -> bytes:
-        return bcd(f"{self.pan}D{self.expiry[:4]}201{'0' * 10}")
+        return track2(self.pan, self.expiry)
 
     def records(self) -> dict[tuple[int, int], bytes]:
         raise NotImplementedError
@@ -154,12 +133,10 @@ class VisaCard(ContactlessCard):
         ctq = bytes([(0x80 if self.online_pin else 0x40) if cvm_required else 0x00, 0x00])
         cvr = bytes([0x03, {AAC: 0x00, TC: 0x10, ARQC: 0x20}[self.cryptogram], 0x00, 0x00])
         atc = self.atc.to_bytes(2, "big")
-        crypto = cvn.VisaCVN10(IMK_AC, IMK_SMI, IMK_SMC, self.pan, self.psn)
-        ac = crypto.generate_ac(values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95], values[0x5F2A],
-                                values[0x9A], values[0x9C], values[0x9F37], self.aip, atc, cvr)
+        ac, iad = application_cryptogram(self.aid, self.pan, self.psn, values, self.aip, atc, cvr)
         body = b"".join(tlv.encode(tag, value) for tag, value in (
             (0x82, self.aip), (0x94, bytes.fromhex("08010100")), (0x57, self.track2()),
-            (0x5F34, bytes.fromhex(self.psn)), (0x9F10, bytes([0x06, 0x01, 0x0A]) + cvr), (0x9F26, ac),
+            (0x5F34, bytes.fromhex(self.psn)), (0x9F10, iad), (0x9F26, ac),
             (0x9F27, bytes([self.cryptogram])), (0x9F36, atc), (0x9F6C, ctq), (0x9F6E, self.form_factor)))
         return tlv.encode(0x77, body), *SW_OK
 
@@ -189,7 +166,7 @@ class MastercardCard(ContactlessCard):
         return tlv.encode(0x80, self.aip + bytes.fromhex("08010200")), *SW_OK
 
     def generate_ac(self, p1: int, data: bytes) -> tuple[bytes, int, int]:
-        values = split(MASTERCARD_CDOL1, data)
+        values = split_dol(MASTERCARD_CDOL1, data)
         if not self.gpo_done or values is None:
             return b"", 0x69, 0x85
         self.gpo_done = False  # one cryptogram per tap
@@ -198,46 +175,7 @@ class MastercardCard(ContactlessCard):
         # CVR (M/Chip): byte 1 bits 8-7 the AC type of this GENERATE AC; the rest left zero here
         cvr = bytes([{AAC: 0x00, TC: 0x40, ARQC: 0x80}[answered], 0x00, 0x00, 0x00, 0x00, 0x00])
         atc = self.atc.to_bytes(2, "big")
-        crypto = cvn.MasterCardCVN16(IMK_AC, IMK_SMI, IMK_SMC, self.pan, self.psn)
-        ac = crypto.generate_ac(values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95], values[0x5F2A],
-                                values[0x9A], values[0x9C], values[0x9F37], self.aip, atc, cvr)
-        iad = MASTERCARD_IAD + cvr + bytes(2) + bytes(8)
+        ac, iad = application_cryptogram(self.aid, self.pan, self.psn, values, self.aip, atc, cvr)
         body = (tlv.encode(0x9F27, bytes([answered])) + tlv.encode(0x9F36, atc) + tlv.encode(0x9F26, ac)
                 + tlv.encode(0x9F10, iad))
         return tlv.encode(0x77, body), *SW_OK
-
-
-def mastercard_arqc_valid(pan: str, psn: str, tags: dict[int, bytes]) -> bool:
-    """CVN 16 from field 55: the same data as Visa CVN 10, the 6-byte CVR at 9F10 bytes 3-8, a session key."""
-    crypto = cvn.MasterCardCVN16(IMK_AC, IMK_SMI, IMK_SMC, pan, psn or "00")
-    expected = crypto.generate_ac(tags[0x9F02], tags[0x9F03], tags[0x9F1A], tags[0x95], tags[0x5F2A], tags[0x9A],
-                                  tags[0x9C], tags[0x9F37], tags[0x82], tags[0x9F36], tags[0x9F10][2:8])
-    return expected == tags[0x9F26]
-
-
-class TapIssuer(TestIssuer):
-    """The reference issuer, plus Mastercard CVN 16 ARQCs (tests/emv/issuer.py checks Visa CVN 10 only).
-
-    Until issuer.arqc_valid picks the CVN from 9F10 itself, Mastercard requests are checked
-    here with the same decision rules: DECLINE 05, above DECLINE_ABOVE 51, a wrong PIN 55.
-    """
-
-    def __call__(self, request: OnlineRequest) -> OnlineResponse:
-        tags = icc_tags(request.icc_data)
-        if self.unreachable or tags.get(0x9F10, b"")[:2] != MASTERCARD_IAD:
-            return super().__call__(request)
-        self.requests.append(request)
-        pan = request.pan.reveal().decode("ascii")
-        valid = tags.get(0x9F27, b"\x00")[0] & 0xC0 == ARQC and mastercard_arqc_valid(pan, request.psn, tags)
-        self.arqc_checks.append(valid)
-        if not valid:
-            return OnlineResponse(approved=False, response_code="05")
-        if pan == DECLINE:
-            code = "05"
-        elif int(tags[0x9F02].hex()) > DECLINE_ABOVE:
-            code = "51"
-        elif request.pin is not None and request.pin.reveal().decode("ascii") != self.pin:
-            code = "55"
-        else:
-            code = "00"
-        return OnlineResponse(approved=code == "00", response_code=code, auth_code="A1B2C3" if code == "00" else "")

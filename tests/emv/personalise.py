@@ -29,11 +29,11 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from appliance.emv import tlv
 from appliance.emv.model import AidConfig, CaKey, TerminalConfig
 from tests.emv.card import Application, EmvCard
-from tests.emv.keys import APPROVE, DECLINE, EXPIRED, PIN_BLOCKED
+from tests.emv.keys import APPROVE, DECLINE, EXPIRED, MASTERCARD_RID, PIN_BLOCKED
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "emv"
 CA_INDEX = 0x92
-VISA_RID, MASTERCARD_RID = bytes.fromhex("A000000003"), bytes.fromhex("A000000004")
+VISA_RID = bytes.fromhex("A000000003")
 VISA_AID, MASTERCARD_AID = VISA_RID + b"\x10\x10", MASTERCARD_RID + b"\x10\x10"
 CDOL1 = bytes.fromhex("9F02069F03069F1A0295055F2A029A039C019F37049F35019F3403")
 CDOL2 = bytes.fromhex("8A02910A95059F37049F3403")
@@ -116,10 +116,14 @@ def record(tags: dict[int, bytes]) -> bytes:
     return tlv.encode(0x70, b"".join(tlv.encode(tag, value) for tag, value in tags.items()))
 
 
+def bcd(digits: str) -> bytes:
+    """Compressed numeric (cn, Book 3 4.3): the digits two to a byte, an odd count padded with F."""
+    return bytes.fromhex(digits + "F" * (len(digits) % 2))
+
+
 def track2(pan: str, expiry: str) -> bytes:
     """57: PAN, separator D, YYMM, service code 201 (chip), discretionary data, F padding."""
-    digits = f"{pan}D{expiry[:4]}2010000000000"
-    return bytes.fromhex(digits + "F" * (len(digits) % 2))
+    return bcd(f"{pan}D{expiry[:4]}2010000000000")
 
 
 def records(pan: str, *, aip: bytes, oda: str | None, expiry: str = "291231", effective: str = "200101",
@@ -130,7 +134,7 @@ def records(pan: str, *, aip: bytes, oda: str | None, expiry: str = "291231", ef
     """The card's records for `AFL`, with SDA ("sda"), DDA ("dda") or no ODA data (None)."""
     first = record({0x57: track2(pan, expiry), 0x5F20: b"TEST/CARD"})
     data = {
-        0x5A: bytes.fromhex(pan + "F" * (len(pan) % 2)), 0x5F24: bytes.fromhex(expiry),
+        0x5A: bcd(pan), 0x5F24: bytes.fromhex(expiry),
         0x5F25: bytes.fromhex(effective), 0x5F28: b"\x01\x56", 0x5F34: bytes.fromhex(psn),
         0x9F07: b"\xff\x00", 0x9F08: b"\x00\x8c", 0x9F42: b"\x01\x56", 0x8E: cvm_list,
         0x9F0D: iac_default, 0x9F0E: iac_denial, 0x9F0F: iac_online, 0x8C: CDOL1, 0x8D: CDOL2,
