@@ -40,6 +40,7 @@ fuzz: setup test-system
 bench: setup
 	$(BIN)/python bench/sale.py
 	$(BIN)/python bench/native.py
+	$(BIN)/python bench/card.py
 
 setup: $(STAMP)
 

@@ -255,6 +255,12 @@ class Store:
     )
 
 
+def _percentages(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        raise ValueError("must be a list of 1 to 4 whole percentages, like [10, 15, 20]")
+    return tuple(_integer(1, 100)(item) for item in value)
+
+
 def _host(value: Any) -> str:
     text = _text()(value)
     if text and not re.fullmatch(r"tcp://[^:/\s]+:\d{1,5}", text):
@@ -279,6 +285,9 @@ class Payments:
     fallback_to_swipe: bool = _key(False, "Accept a swipe of a chip card after its chip could not be read.", _choice(True, False))
     tips: str = _key("off", '"off", or "prompt": the customer chooses a tip on the display before paying by card.',
                      _choice("off", "prompt"))
+    tip_percentages: tuple[int, ...] = _key((10, 15, 20), "Tips the customer display suggests, in percent of the amount "
+                                            "(up to 4); the customer may also type another amount or none.",
+                                            _percentages, show=list)
     country: str = _key("156", "ISO 3166 numeric country code of the terminal (tag 9F1A): 156 China, 840 USA, 826 UK.",
                         _pattern(r"[0-9]{3}", "must be three digits"))
     ca_keys: str = _key("", "File of the card schemes' CA public keys for offline data authentication, from the "

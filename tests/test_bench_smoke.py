@@ -1,7 +1,8 @@
-"""bench/sale.py --quick runs to the end and prints every figure (its timings are never asserted)."""
+"""bench/sale.py --quick and bench/card.py --quick run to the end and print every figure (timings never asserted)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,30 @@ def test_quick_benchmark_prints_every_figure(tmp_path: Path) -> None:
     assert {"1,000", "50,000"} <= counts, run.stdout
     assert len(list(tmp_path.glob("catalog-50000-v*.db"))) == 1 and len(list(tmp_path.glob("catalog-1000-v*.db"))) == 1
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]
+
+
+CARD_FIGURES = (
+    "APDU SELECT PPSE (contactless slot) p50/p99",
+    "APDU READ RECORD (contact slot) p50/p99",
+    "contact PSE+SDA, signature, online whole p50/p99",
+    "contact DDA, offline PIN, online whole p50/p99",
+    "tap Visa qVSDC, online whole p50/p99",
+    "tap Mastercard M/Chip, online whole p50/p99",
+    "  card in field (PPSE -> read complete) p50/p99",
+    "baselines:",
+)
+
+
+@pytest.mark.slow
+def test_quick_card_benchmark_prints_every_figure() -> None:
+    # bench/card.py starts its own pcscd and points PC/SC clients at it: it must not inherit the suite's.
+    env = {name: value for name, value in os.environ.items() if name != "PCSCLITE_CSOCK_NAME"}
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "card.py"), "--quick"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    for figure in CARD_FIGURES:
+        assert any(line.startswith(figure) for line in lines), f"no line for {figure!r} in:\n{run.stdout}"
+    # Both taps report their time in the field; every contact and tap line has its three parts.
+    assert sum(line.startswith("  card in field") for line in lines) == 2, run.stdout
+    assert sum(line.startswith("  host (inside go_online)") for line in lines) == 4, run.stdout

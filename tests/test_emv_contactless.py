@@ -12,10 +12,10 @@ from appliance.emv.apdu import Channel
 from appliance.emv.model import AidConfig, Outcome, TerminalConfig, Transaction
 from appliance.native.secret import Secret
 from tests.emv.contactless_cards import (
-    AAC, ABOVE_CVM, CONTACTLESS_LIMIT, MASTERCARD_AID, SMALL, TC, VISA_AID, ContactlessCard, MastercardCard, TapIssuer,
-    VisaCard, tap_config,
+    AAC, ABOVE_CVM, CONTACTLESS_LIMIT, MASTERCARD_AID, SMALL, TC, VISA_AID, ContactlessCard, MastercardCard, VisaCard,
+    tap_config,
 )
-from tests.emv.issuer import icc_tags
+from tests.emv.issuer import TestIssuer, icc_tags
 from tests.emv.keys import APPROVE, DECLINE, MASTERCARD
 from tests.emv.scripted import ScriptedCardholder, in_process
 
@@ -25,7 +25,7 @@ SPEC_FIELD_55 = {0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F0
                  0x9F34, 0x9F33, 0x9F35, 0x84}
 
 
-def tap(card: ContactlessCard, amount: int = SMALL, *, issuer: TapIssuer | None = None,
+def tap(card: ContactlessCard, amount: int = SMALL, *, issuer: TestIssuer | None = None,
         cardholder: ScriptedCardholder | None = None, config: TerminalConfig | None = None,
         read_complete: list[int] | None = None) -> Outcome:
     def on_read_complete() -> None:
@@ -33,7 +33,7 @@ def tap(card: ContactlessCard, amount: int = SMALL, *, issuer: TapIssuer | None 
             read_complete.append(len(card.received))
 
     return contactless.run(Channel(in_process(card)), config or tap_config(), Transaction(amount=amount),
-                           cardholder or ScriptedCardholder(), issuer or TapIssuer(), rng=random.Random(7), now=NOW,
+                           cardholder or ScriptedCardholder(), issuer or TestIssuer(), rng=random.Random(7), now=NOW,
                            on_read_complete=on_read_complete)
 
 
@@ -43,7 +43,7 @@ def commands(card: ContactlessCard) -> list[str]:
 
 
 def test_visa_qvsdc_approves_online_with_the_cryptogram_from_gpo():
-    card, issuer, read_at = VisaCard(), TapIssuer(), []
+    card, issuer, read_at = VisaCard(), TestIssuer(), []
     outcome = tap(card, issuer=issuer, read_complete=read_at)
     assert (outcome.decision, outcome.interface, outcome.reason) == ("approved", "contactless", "approved by the issuer")
     assert commands(card) == ["SELECT", "SELECT", "GPO", "READ RECORD"]  # no GENERATE AC: the ARQC came with GPO
@@ -63,7 +63,7 @@ def test_visa_qvsdc_approves_online_with_the_cryptogram_from_gpo():
 
 
 def test_mastercard_reads_records_and_asks_one_arqc():
-    card, issuer = MastercardCard(), TapIssuer()
+    card, issuer = MastercardCard(), TestIssuer()
     outcome = tap(card, issuer=issuer)
     assert outcome.decision == "approved", outcome.trace
     assert commands(card) == ["SELECT", "SELECT", "GPO", "READ RECORD", "READ RECORD", "GENERATE AC"]
@@ -80,7 +80,7 @@ def test_host_decline():
 
 def test_above_the_contactless_limit_stops_before_gpo():
     for card in (VisaCard(), MastercardCard()):
-        issuer = TapIssuer()
+        issuer = TestIssuer()
         outcome = tap(card, CONTACTLESS_LIMIT + 1, issuer=issuer)
         assert (outcome.decision, outcome.reason) == ("failed", contactless.ABOVE_LIMIT)
         assert commands(card) == ["SELECT", "SELECT"] and issuer.requests == []
@@ -89,7 +89,7 @@ def test_above_the_contactless_limit_stops_before_gpo():
 
 
 def test_visa_above_the_cvm_limit_asks_online_pin():
-    card, issuer, cardholder = VisaCard(), TapIssuer(), ScriptedCardholder(pins=["1234"])
+    card, issuer, cardholder = VisaCard(), TestIssuer(), ScriptedCardholder(pins=["1234"])
     outcome = tap(card, ABOVE_CVM, issuer=issuer, cardholder=cardholder)
     assert outcome.decision == "approved" and outcome.cvm == "online PIN"
     assert cardholder.pin_requests == [(True, None)]
@@ -109,7 +109,7 @@ def test_visa_card_preferring_signature():
 
 
 def test_mastercard_above_the_cvm_limit_asks_online_pin_from_the_cvm_list():
-    cardholder, issuer = ScriptedCardholder(pins=["1234"]), TapIssuer()
+    cardholder, issuer = ScriptedCardholder(pins=["1234"]), TestIssuer()
     outcome = tap(MastercardCard(), ABOVE_CVM, issuer=issuer, cardholder=cardholder)
     assert outcome.decision == "approved" and outcome.cvm == "online PIN"
     assert cardholder.pin_requests == [(True, None)] and issuer.requests[0].pin == Secret(b"1234")
@@ -121,7 +121,7 @@ def test_mastercard_above_the_cvm_limit_asks_online_pin_from_the_cvm_list():
 @pytest.mark.parametrize("card", [VisaCard(pull_at="READ RECORD"), VisaCard(pull_at="GET PROCESSING OPTIONS"),
                                   MastercardCard(pull_at="GENERATE AC")], ids=["visa-records", "visa-gpo", "mc-genac"])
 def test_card_removed_before_read_complete(card: ContactlessCard):
-    issuer, read_at = TapIssuer(), []
+    issuer, read_at = TestIssuer(), []
     outcome = tap(card, issuer=issuer, read_complete=read_at)
     assert (outcome.decision, outcome.reason) == ("failed", contactless.CARD_REMOVED)
     assert issuer.requests == [] and read_at == []
@@ -129,14 +129,14 @@ def test_card_removed_before_read_complete(card: ContactlessCard):
 
 @pytest.mark.parametrize("card", [VisaCard(), MastercardCard()], ids=["visa", "mastercard"])
 def test_unable_to_go_online_is_declined_never_approved_offline(card: ContactlessCard):
-    outcome = tap(card, issuer=TapIssuer(unreachable=True))
+    outcome = tap(card, issuer=TestIssuer(unreachable=True))
     assert (outcome.decision, outcome.reason, outcome.response_code) == ("declined_offline", "bank unreachable", "Z3")
     assert outcome.cryptogram_type == "ARQC"
 
 
 @pytest.mark.parametrize("card", [VisaCard(cryptogram=AAC), MastercardCard(cryptogram=AAC)], ids=["visa", "mc"])
 def test_card_decline_does_not_go_online(card: ContactlessCard):
-    issuer = TapIssuer()
+    issuer = TestIssuer()
     outcome = tap(card, issuer=issuer)
     assert (outcome.decision, outcome.cryptogram_type) == ("declined_offline", "AAC") and issuer.requests == []
 

@@ -15,9 +15,9 @@ from appliance.hal import registry
 from appliance.hal.cardreader_pcsc import PcscCardReader, is_contactless
 from appliance.native.secret import Secret
 from tests.emv.contactless_cards import (
-    ABOVE_CVM, CONTACTLESS_ATR, CONTACTLESS_LIMIT, SMALL, ContactlessCard, MastercardCard, TapIssuer, VisaCard,
-    tap_config,
+    ABOVE_CVM, CONTACTLESS_ATR, CONTACTLESS_LIMIT, SMALL, ContactlessCard, MastercardCard, VisaCard, tap_config,
 )
+from tests.emv.issuer import TestIssuer
 from tests.emv.keys import DECLINE
 from tests.emv.scripted import ScriptedCardholder
 from tests.pcsc.fixtures import Vpcd
@@ -38,7 +38,7 @@ def tap_reader(vpcd: Vpcd) -> Iterator[PcscCardReader]:  # noqa: F811
 @pytest.fixture
 def tap(vpcd: Vpcd, tap_reader: PcscCardReader) -> Callable[..., Outcome]:  # noqa: F811
     """Put `card` in the contactless slot and run the kernel over the reader's transmit."""
-    def run(card: ContactlessCard, amount: int = SMALL, *, issuer: TapIssuer,
+    def run(card: ContactlessCard, amount: int = SMALL, *, issuer: TestIssuer,
             cardholder: ScriptedCardholder | None = None) -> Outcome:
         vpcd.insert(card, slot=TAP_SLOT)
         return contactless.run(Channel(tap_reader.transmit), tap_config(), Transaction(amount=amount),
@@ -53,19 +53,19 @@ def test_the_tap_slot_reports_a_contactless_card(vpcd: Vpcd):  # noqa: F811
 
 @pytest.mark.parametrize("make_card", [VisaCard, MastercardCard], ids=["visa", "mastercard"])
 def test_tap_approves_online(tap, make_card):
-    issuer = TapIssuer()
+    issuer = TestIssuer()
     outcome = tap(make_card(), issuer=issuer)
     assert (outcome.decision, outcome.interface, outcome.cryptogram_type) == ("approved", "contactless", "ARQC")
     assert issuer.arqc_checks == [True] and issuer.requests[0].entry_mode == "071"
 
 
 def test_host_decline_through_pcsc(tap):
-    outcome = tap(VisaCard(pan=DECLINE), issuer=TapIssuer())
+    outcome = tap(VisaCard(pan=DECLINE), issuer=TestIssuer())
     assert (outcome.decision, outcome.response_code) == ("declined", "05")
 
 
 def test_above_the_contactless_limit_through_pcsc(tap):
-    card, issuer = VisaCard(), TapIssuer()
+    card, issuer = VisaCard(), TestIssuer()
     outcome = tap(card, CONTACTLESS_LIMIT + 1, issuer=issuer)
     assert (outcome.decision, outcome.reason) == ("failed", contactless.ABOVE_LIMIT)
     assert len(card.received) == 2 and issuer.requests == []
@@ -73,7 +73,7 @@ def test_above_the_contactless_limit_through_pcsc(tap):
 
 @pytest.mark.parametrize("make_card", [VisaCard, MastercardCard], ids=["visa", "mastercard"])
 def test_above_the_cvm_limit_asks_online_pin_through_pcsc(tap, make_card):
-    issuer, cardholder = TapIssuer(), ScriptedCardholder(pins=["1234"])
+    issuer, cardholder = TestIssuer(), ScriptedCardholder(pins=["1234"])
     outcome = tap(make_card(), ABOVE_CVM, issuer=issuer, cardholder=cardholder)
     assert (outcome.decision, outcome.cvm) == ("approved", "online PIN")
     assert issuer.requests[0].pin == Secret(b"1234")
@@ -82,7 +82,7 @@ def test_above_the_cvm_limit_asks_online_pin_through_pcsc(tap, make_card):
 @pytest.mark.parametrize("card", [VisaCard(pull_at="READ RECORD"), MastercardCard(pull_at="GENERATE AC")],
                          ids=["visa", "mastercard"])
 def test_card_leaving_the_field_before_read_complete(tap, vpcd: Vpcd, card: ContactlessCard):  # noqa: F811
-    issuer = TapIssuer()
+    issuer = TestIssuer()
     outcome = tap(card, issuer=issuer)
     assert (outcome.decision, outcome.reason) == ("failed", contactless.CARD_REMOVED)
     assert issuer.requests == []
@@ -90,5 +90,5 @@ def test_card_leaving_the_field_before_read_complete(tap, vpcd: Vpcd, card: Cont
 
 
 def test_unable_to_go_online_through_pcsc(tap):
-    outcome = tap(MastercardCard(), issuer=TapIssuer(unreachable=True))
+    outcome = tap(MastercardCard(), issuer=TestIssuer(unreachable=True))
     assert (outcome.decision, outcome.reason) == ("declined_offline", "bank unreachable")

@@ -61,3 +61,10 @@ def thanks(columns: int, chinese: bool) -> Frame:
         pad(_label(chinese, "谢谢惠顾", "THANK YOU"), columns, "center"),
         pad(_label(chinese, "欢迎再来", "SEE YOU SOON"), columns, "center"),
     )
+
+
+def tip_prompt(amount: int, percentages: tuple[int, ...], exponent: int, columns: int, chinese: bool) -> Frame:
+    """The tip question: keys 1-4 pick a suggestion, 0 no tip, 9 another amount (typed on the PIN pad)."""
+    head = _pair(_label(chinese, "小费?", "TIP?"), format_amount(amount, exponent), columns)
+    options = " ".join(f"{key}:{percent}%" for key, percent in enumerate(percentages, start=1))
+    return head, pad(fit(f"{options} 0:{_label(chinese, '无', 'NO')} 9:{_label(chinese, '其他', 'OTHER')}", columns), columns)

@@ -1,37 +1,28 @@
-"""A reference issuer for tests: checks the ARQC in field 55 with pyemv (Visa CVN 10) and answers with an ARPC.
+"""A reference issuer for the kernel tests: acquirer/issuer.py's ARQC check and ARPC, with the test PANs' decisions.
 
-Used as `go_online` by the kernel tests, and reusable by the acquirer host simulator.
+Used as `go_online` by the contact and contactless kernel tests. The cryptogram is
+checked exactly as the reference acquirer host checks it (`check_arqc`: Visa CVN 10 or
+Mastercard CVN 16, by the RID and 9F10), under tests/emv/keys.py's issuer master keys.
 Decisions by test PAN (tests/emv/keys.py): DECLINE gets 05, EXPIRED 54, amounts above
 DECLINE_ABOVE 51, a wrong online PIN 55, an ARQC that does not verify 05 without ARPC;
-everything else 00 with an authorisation code. The ARPC is method 1 over the ARQC and
-the two ASCII bytes of the response code: 91 = ARPC (8 bytes) + response code (2).
+everything else 00 with an authorisation code. 91 = ARPC method 1 (8 bytes) + the
+response code it covers (2).
 """
 
 from __future__ import annotations
 
-from pyemv import cvn
-
+from acquirer.issuer import Cryptogram, CryptogramError, IssuerKeys, check_arqc
 from appliance.emv import tlv
 from appliance.emv.model import OnlineRequest, OnlineResponse
 from tests.emv.keys import DECLINE, DECLINE_ABOVE, EXPIRED, IMK_AC, IMK_SMC, IMK_SMI
 
+ISSUER_KEYS = IssuerKeys(IMK_AC, IMK_SMI, IMK_SMC)
+ARQC = 0x80  # 9F27 bits 8-7
+
 
 def icc_tags(icc_data: bytes) -> dict[int, bytes]:
+    """Field 55 as a tag dictionary (templates opened)."""
     return {node.tag: node.value for top in tlv.decode(icc_data) for node in top.walk() if not node.constructed}
-
-
-def arqc_valid(pan: str, psn: str, tags: dict[int, bytes]) -> bool:
-    """Recompute the cryptogram from field 55 (9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 82 9F36, CVR from 9F10)."""
-    crypto = cvn.VisaCVN10(IMK_AC, IMK_SMI, IMK_SMC, pan, psn or "00")
-    expected = crypto.generate_ac(tags[0x9F02], tags[0x9F03], tags[0x9F1A], tags[0x95], tags[0x5F2A], tags[0x9A],
-                                  tags[0x9C], tags[0x9F37], tags[0x82], tags[0x9F36], tags[0x9F10][3:7])
-    return expected == tags[0x9F26]
-
-
-def issuer_auth_data(pan: str, psn: str, arqc: bytes, response_code: str) -> bytes:
-    """91: ARPC method 1 + the response code it covers."""
-    code = response_code.encode("ascii")
-    return cvn.VisaCVN10(IMK_AC, IMK_SMI, IMK_SMC, pan, psn or "00").generate_arpc(arqc, code) + code
 
 
 class TestIssuer:
@@ -52,9 +43,9 @@ class TestIssuer:
             return OnlineResponse(approved=False, response_code="", unable_to_go_online=True)
         tags = icc_tags(request.icc_data)
         pan = request.pan.reveal().decode("ascii")
-        valid = (tags.get(0x9F27, b"\x00")[0] & 0xC0) == 0x80 and arqc_valid(pan, request.psn, tags)
-        self.arqc_checks.append(valid)
-        if not valid:
+        cryptogram = self._checked(pan, request, tags)
+        self.arqc_checks.append(cryptogram is not None)
+        if cryptogram is None:
             return OnlineResponse(approved=False, response_code="05")
         amount = int(tags[0x9F02].hex())
         if pan == DECLINE:
@@ -67,8 +58,18 @@ class TestIssuer:
             code = "55"
         else:
             code = "00"
-        data = issuer_auth_data(pan, request.psn, tags[0x9F26], code)
+        data = cryptogram.issuer_auth_data(code)
         if self.tamper_arpc:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         return OnlineResponse(approved=code == "00", response_code=code, auth_code="A1B2C3" if code == "00" else "",
                               issuer_auth_data=data)
+
+    @staticmethod
+    def _checked(pan: str, request: OnlineRequest, tags: dict[int, bytes]) -> Cryptogram | None:
+        """The verified ARQC, or None when field 55 holds another cryptogram type or one that does not verify."""
+        if tags.get(0x9F27, b"\x00")[0] & 0xC0 != ARQC:
+            return None
+        try:
+            return check_arqc(ISSUER_KEYS, pan, request.psn, request.icc_data)
+        except CryptogramError:
+            return None
