@@ -34,7 +34,7 @@ def test_bad_answers_say_what_to_press(key, other, message):
 def test_the_display_question_fits_a_2x20_display(chinese):
     frame = tip_prompt(3990, (10, 15, 20), 2, 20, chinese)
     assert len(frame) == 2 and all(width(line) == 20 for line in frame)
-    assert "39.90" in frame[0] and "1:10%" in frame[1]
+    assert "1:10 2:15 3:20%" in frame[0] and "39.90" in frame[1] and ("9:" in frame[1])
 
 
 def test_tip_percentages_are_configured_and_checked(tmp_path):

@@ -65,6 +65,6 @@ def thanks(columns: int, chinese: bool) -> Frame:
 
 def tip_prompt(amount: int, percentages: tuple[int, ...], exponent: int, columns: int, chinese: bool) -> Frame:
     """The tip question: keys 1-4 pick a suggestion, 0 no tip, 9 another amount (typed on the PIN pad)."""
-    head = _pair(_label(chinese, "小费?", "TIP?"), format_amount(amount, exponent), columns)
-    options = " ".join(f"{key}:{percent}%" for key, percent in enumerate(percentages, start=1))
-    return head, pad(fit(f"{options} 0:{_label(chinese, '无', 'NO')} 9:{_label(chinese, '其他', 'OTHER')}", columns), columns)
+    options = " ".join(f"{key}:{percent}" for key, percent in enumerate(percentages, start=1)) + "%"
+    head = pad(fit(f"{_label(chinese, '小费', 'TIP')} {options}", columns), columns)
+    return head, _pair(_label(chinese, "0:无 9:其他", "0:NO 9:OTHER"), format_amount(amount, exponent), columns)
