@@ -200,6 +200,15 @@ def test_no_common_application():
     assert outcome.decision == "failed" and "no application this terminal accepts" in outcome.reason
 
 
+def test_gpo_answer_without_afl_fails_before_reading_records():
+    app = application(APPROVE)
+    app.gpo_format, app.afl = 2, b""  # Book 3 6.5.8.4: a contact card's GPO answer must carry 94
+    card = EmvCard([app])
+    outcome, issuer = transact(card)
+    assert (outcome.decision, outcome.reason) == ("failed", "the GET PROCESSING OPTIONS answer lacks 94 (AFL)")
+    assert "READ" not in commands(card) and issuer.requests == []
+
+
 def test_missing_mandatory_data_fails():
     app = application(APPROVE)
     data = {node.tag: node.value for node in decode(app.records[(2, 1)])[0].children if node.tag != 0x8D}

@@ -73,6 +73,15 @@ def test_mastercard_reads_records_and_asks_one_arqc():
     assert icc_tags(outcome.icc_data)[0x9F33][1] == 0x08  # at or below the CVM limit the reader offers no CVM only
 
 
+def test_visa_qvsdc_without_afl_takes_the_account_from_track_2():
+    card, issuer = VisaCard(afl=b""), TestIssuer()
+    outcome = tap(card, issuer=issuer)
+    assert outcome.decision == "approved", outcome.trace
+    assert commands(card) == ["SELECT", "SELECT", "GPO"]  # no 94: no records to read
+    assert issuer.arqc_checks == [True] and issuer.requests[0].pan == Secret(APPROVE.encode())
+    assert (outcome.masked_pan, outcome.expiry, outcome.psn) == ("476173******0119", "2812", "01")
+
+
 def test_host_decline():
     outcome = tap(VisaCard(pan=DECLINE))
     assert (outcome.decision, outcome.reason, outcome.response_code) == ("declined", "card declined (05)", "05")

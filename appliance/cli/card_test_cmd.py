@@ -20,6 +20,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable
 
+from smartcard import scard
+
 from appliance.cli.common import money, settings_from
 from appliance.core import card_setup
 from appliance.core.card_host import HostDown, HostNoAnswer, transmitted
@@ -35,7 +37,6 @@ from appliance.hal.cardreader_pcsc import PcscCardReader
 from appliance.hal.errors import HalError
 from appliance.hal.events import CardInserted
 from appliance.native.secret import Secret
-from smartcard import scard
 
 
 def register(commands: argparse._SubParsersAction) -> None:

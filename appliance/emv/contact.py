@@ -114,6 +114,9 @@ class _Flow:
             return selected, processing
 
     def read(self, selected: Selected, processing: records.Processing) -> records.CardData:
+        """READ RECORD what the AFL names, which a contact card must give (Book 3 6.5.8.4); mandatory data (7.2)."""
+        if not processing.afl:
+            raise records.CardDataError("the GET PROCESSING OPTIONS answer lacks 94 (AFL)")
         card = records.read_afl(self.channel, processing.afl)
         self.note(f"read {len(records.parse_afl(processing.afl))} AFL entries, {len(card.tags)} data objects")
         missing = [f"{tag:X} ({name})" for tag, name in MANDATORY.items() if tag not in card.tags]

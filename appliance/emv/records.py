@@ -35,7 +35,7 @@ class CardDataError(CardError):
 @dataclass
 class Processing:
     aip: bytes
-    afl: bytes
+    afl: bytes  # b"" when a format 2 answer has no 94
     data: dict[int, bytes]  # every primitive tag of the GPO answer (format 2), or 82 and 94 (format 1)
 
 
@@ -66,10 +66,11 @@ def gpo(channel: Channel, pdol: bytes, values: Mapping[int, bytes]) -> Processin
             raise CardDataError("the GET PROCESSING OPTIONS answer has no AIP")
         return Processing(aip=value[:2], afl=value[2:], data={0x82: value[:2], 0x94: value[2:]})
     fields = {node.tag: node.value for node in primitives(nodes)}
-    if 0x82 not in fields or 0x94 not in fields:
-        missing = "82 (AIP)" if 0x82 not in fields else "94 (AFL)"
-        raise CardDataError(f"the GET PROCESSING OPTIONS answer lacks {missing}")
-    return Processing(aip=fields[0x82], afl=fields[0x94], data=fields)
+    if 0x82 not in fields:
+        raise CardDataError("the GET PROCESSING OPTIONS answer lacks 82 (AIP)")
+    # The AFL may be absent: a qVSDC card (Book C-3) with everything in its GPO answer has no
+    # records to read. The contact kernel requires it itself (Book 3 6.5.8.4, contact.py).
+    return Processing(aip=fields[0x82], afl=fields.get(0x94, b""), data=fields)
 
 
 def parse_afl(afl: bytes) -> list[tuple[int, int, int, int]]:

@@ -68,7 +68,7 @@ class Application:
     pdol: bytes = b""
     blocked: bool = False  # SELECT answers 6283
     icc_key: RSAPrivateKey | None = None  # for DDA
-    gpo_format: int = 1  # 1: 80 AIP AFL; 2: 77 with 82 and 94
+    gpo_format: int = 1  # 1: 80 AIP AFL; 2: 77 with 82 and 94 (94 left out when `afl` is empty)
     gac_format: int = 1
     refuse_gpo: bool = False  # GPO answers 6985
     decline: bool = False  # the card's own risk management declines (AAC) at the first GENERATE AC
@@ -210,7 +210,7 @@ class EmvCard:
         app.atc += 1  # Visa cards count the transaction at GPO
         if app.gpo_format == 1:
             return tlv.encode(0x80, app.aip + app.afl), *SW_OK
-        return tlv.encode(0x77, tlv.encode(0x82, app.aip) + tlv.encode(0x94, app.afl)), *SW_OK
+        return tlv.encode(0x77, tlv.encode(0x82, app.aip) + (tlv.encode(0x94, app.afl) if app.afl else b"")), *SW_OK
 
     def _get_data(self, app: Application, tag: int) -> tuple[bytes, int, int]:
         value = {0x9F17: bytes([app.pin_tries]), 0x9F36: app.atc.to_bytes(2, "big"),

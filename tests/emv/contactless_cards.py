@@ -113,7 +113,7 @@ class ContactlessCard:
 
 @dataclass
 class VisaCard(ContactlessCard):
-    """qVSDC: the ARQC in the GPO answer (format 2), PAN and expiry in SFI 1 record 1."""
+    """qVSDC: the ARQC in the GPO answer (format 2), PAN and expiry in SFI 1 record 1 (unread with an empty `afl`)."""
 
     pan: str = APPROVE
     aid: bytes = VISA_AID
@@ -122,6 +122,7 @@ class VisaCard(ContactlessCard):
     aip: bytes = bytes.fromhex("0020")  # byte 1 bit 6: (f)DDA supported; no offline approvals are asked here
     online_pin: bool = True  # CTQ: online PIN when the reader says CVM required, else signature
     form_factor: bytes = bytes.fromhex("20700000")  # 9F6E
+    afl: bytes = bytes.fromhex("08010100")  # b"": no 94 and no records, the PAN and expiry only in 57
 
     def records(self) -> dict[tuple[int, int], bytes]:
         return {(1, 1): tlv.encode(0x70, tlv.encode(0x5A, bcd(self.pan)) + tlv.encode(0x5F24, bytes.fromhex(self.expiry))
@@ -135,9 +136,9 @@ class VisaCard(ContactlessCard):
         atc = self.atc.to_bytes(2, "big")
         ac, iad = application_cryptogram(self.aid, self.pan, self.psn, values, self.aip, atc, cvr)
         body = b"".join(tlv.encode(tag, value) for tag, value in (
-            (0x82, self.aip), (0x94, bytes.fromhex("08010100")), (0x57, self.track2()),
+            (0x82, self.aip), (0x94, self.afl), (0x57, self.track2()),
             (0x5F34, bytes.fromhex(self.psn)), (0x9F10, iad), (0x9F26, ac),
-            (0x9F27, bytes([self.cryptogram])), (0x9F36, atc), (0x9F6C, ctq), (0x9F6E, self.form_factor)))
+            (0x9F27, bytes([self.cryptogram])), (0x9F36, atc), (0x9F6C, ctq), (0x9F6E, self.form_factor)) if value)
         return tlv.encode(0x77, body), *SW_OK
 
 
