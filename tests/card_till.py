@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from psec import tr31
 
 from acquirer.sealing import SealingKey
@@ -105,6 +106,19 @@ class Bank:
     @property
     def ledger(self):
         return self.acquirer.ledger
+
+
+@pytest.fixture
+def bank(tmp_path: Path):
+    """The reference acquirer for one test (a pytest fixture: tests/conftest.py loads this module as a plugin)."""
+    bank = Bank(tmp_path)
+    yield bank
+    bank.down()
+
+
+@pytest.fixture
+def counter() -> Counter:
+    return Counter()
 
 
 def card_till(settings: config.Settings, store: Store, clock: ManualClock, bank: Bank, counter: Counter, *,

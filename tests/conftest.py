@@ -18,9 +18,10 @@ from appliance.core.clock import ManualClock, iso
 from appliance.core.till import Till
 from appliance.store.db import Store
 
-# The PC/SC fixtures (one private pcscd for the whole session) are registered once here:
-# a module importing them would make its own session-scoped copy, and a second pcscd.
-pytest_plugins = ["tests.pcsc.fixtures"]
+# Fixture modules registered once here: the PC/SC ones (one private pcscd for the whole
+# session: a module importing them would make its own session-scoped copy, and a second
+# pcscd) and the card till's acquirer.
+pytest_plugins = ["tests.pcsc.fixtures", "tests.card_till"]
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 24, 9, 0, tzinfo=ZONE)

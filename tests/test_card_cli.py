@@ -19,13 +19,6 @@ from tests.test_cli import Cli, write_config
 
 
 @pytest.fixture
-def bank(tmp_path):
-    bank = Bank(tmp_path)
-    yield bank
-    bank.down()
-
-
-@pytest.fixture
 def shop(tmp_path, monkeypatch, capsys, bank) -> Cli:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     (tmp_path / "etc").mkdir()

@@ -8,35 +8,22 @@ caps and uploaded later, refunds only to the card that paid.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from appliance.core import card_batch, host_queue, offline
 from appliance.core.card import CardTender
+from appliance.core.tenders import TenderContext
 from appliance.core.returns import post_void, return_with_receipt
 from appliance.display.report import batch_report
 from appliance.display.document import render_text
 from appliance.emv.model import AidConfig
 from appliance.errors import DomainError
-from tests.card_till import Bank, Counter, card_till, chip, swipe, tap
+from tests.card_till import card_till, chip, swipe, tap
 from tests.conftest import RICE, SUPERVISOR, WATER, make_settings
 from tests.emv.contactless_cards import MastercardCard, VisaCard, tap_config
 from tests.emv.keys import APPROVE, DECLINE
 from tests.emv.personalise import (MASTERCARD_AID, VISA_AID, card_declined, card_no_pse_dda_offline_pin,
                                    card_pse_sda, test_terminal_config)
-
-
-@pytest.fixture
-def bank(tmp_path):
-    bank = Bank(tmp_path)
-    yield bank
-    bank.down()
-
-
-@pytest.fixture
-def counter():
-    return Counter()
 
 
 def offline_settings(tmp_path, **payments):
@@ -362,14 +349,7 @@ def test_card_payments_need_an_acquirer(settings, store, clock, counter):
     tender = CardTender(store, counter, acquirer=None, emv=test_terminal_config(), rules=settings.payments,
                         token_key=b"k" * 32, clock=clock)
     with pytest.raises(DomainError, match=r"\[payments\] host is empty"):
-        tender.take(100, None, "", replace_context(settings))
-
-
-def replace_context(settings):
-    from datetime import date
-
-    from appliance.core.tenders import TenderContext
-    return TenderContext("S1", None, date(2026, 11, 24))
+        tender.take(100, None, "", TenderContext("S1", None, clock.now().date()))
 
 
 def test_the_receipt_shows_the_card_lines_and_no_more_of_the_card(tmp_path, store, clock, bank, counter):

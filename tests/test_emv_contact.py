@@ -206,7 +206,7 @@ def test_gpo_answer_without_afl_fails_before_reading_records():
     card = EmvCard([app])
     outcome, issuer = transact(card)
     assert (outcome.decision, outcome.reason) == ("failed", "the GET PROCESSING OPTIONS answer lacks 94 (AFL)")
-    assert "READ" not in commands(card) and issuer.requests == []
+    assert commands(card)[-1] == "GPO" and issuer.requests == []  # no READ RECORD after it
 
 
 def test_missing_mandatory_data_fails():

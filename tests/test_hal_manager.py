@@ -9,7 +9,7 @@ import time
 import pytest
 
 from appliance.hal import address, registry
-from appliance.hal.errors import DeviceConfigError, DeviceIOError, HalError
+from appliance.hal.errors import DeviceConfigError, HalError
 from appliance.hal.events import CardInserted, DeviceOffline, DeviceOnline, KeyPressed, PinEntered, Scanned, Secret
 from appliance.hal.hotplug import Hotplug
 from appliance.hal.manager import DeviceManager, asyncio_emitter

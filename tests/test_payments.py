@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from appliance.core import members, vouchers
-from appliance.core.tenders import CashTender, Payment, Tender, TenderContext, round_cash
+from appliance.core.tenders import Payment, Tender, TenderContext, round_cash
 from appliance.core.till import Till
 from appliance.errors import DomainError, InputError, NotFound
-from tests.conftest import BREAD, CASHIER, COLA, GUM, RICE, WATER, make_settings, seed
+from tests.conftest import BREAD, CASHIER, COLA, GUM, RICE, WATER, seed
 
 
 def _rows(till, sale_id):

@@ -41,7 +41,7 @@ def test_weighed_item_needs_a_weight(till):
     with pytest.raises(InputError, match="weigh") as err:
         till.scan("APPLE")
     assert err.value.code == "needs_weight"
-    line = till.scan("APPLE", quantity=532)
+    till.scan("APPLE", quantity=532)
     assert till.priced().lines[0].result.gross == 681  # 0.532 kg x 12.80 = 6.8096
 
 

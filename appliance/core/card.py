@@ -223,25 +223,33 @@ class CardTender(Tender):
         stan = self._arm(total, ctx.sale_id, "magstripe", "0100", now)
         request = OnlineRequest(pan=swipe.pan, track2=swipe.track2, psn="", expiry=swipe.expiry, icc_data=b"",
                                 entry_mode=decision.entry_mode)
-        try:
-            reply = acquirer.authorize(stan=stan, amount=total, tip=tip, request=request, pin_block=None, at=now)
-        except HostDown as exc:
-            host_queue.drop_armed(self.store, stan, reason=str(exc), at=now)
-            raise DomainError("the bank cannot be reached and swiped cards are never approved offline: "
-                              "insert the chip or take another tender", code="card_offline") from exc
-        except HostNoAnswer as exc:
-            host_queue.make_due(self.store, stan, reason=str(exc), at=now)
-            raise DomainError("no answer from the bank in time: the payment is declined and will be reversed",
-                              code="card_no_answer") from exc
-        if not reply.approved:
-            host_queue.drop_armed(self.store, stan, reason=f"declined {reply.response_code}", at=now)
-            raise DomainError(f"card payment not approved: declined by the bank ({reply.response_code} {reply.text})",
-                              code="card_declined")
+        reply = self._online_only(
+            lambda: acquirer.authorize(stan=stan, amount=total, tip=tip, request=request, pin_block=None, at=now),
+            stan, now, what="card payment",
+            unreachable="the bank cannot be reached and swiped cards are never approved offline: "
+                        "insert the chip or take another tender")
         auth_id = f"{ctx.sale_id}-c{stan}"
         self._pending[auth_id] = _Pending(stan, "magstripe", "", "approved", reply.response_code, tip, None, {},
                                           {"cvm": "signature", "signature": 1})
         return Payment(kind="card", amount=wanted, reference=auth_id, masked_pan=swipe.masked_pan,
                        card_token=card_token(self.token_key, swipe.pan), auth_code=reply.auth_code, effect="sale")
+
+    def _online_only(self, send: Callable[[], Reply], stan: int, now: datetime, *, what: str, unreachable: str) -> Reply:
+        """A request that has no offline fallback (swipes, refunds): approved, or a DomainError saying why not."""
+        try:
+            reply = send()
+        except HostDown as exc:
+            host_queue.drop_armed(self.store, stan, reason=str(exc), at=now)
+            raise DomainError(unreachable, code="card_offline") from exc
+        except HostNoAnswer as exc:
+            host_queue.make_due(self.store, stan, reason=str(exc), at=now)
+            raise DomainError(f"no answer from the bank in time: the {what} is declined and will be reversed",
+                              code="card_no_answer") from exc
+        if not reply.approved:
+            host_queue.drop_armed(self.store, stan, reason=f"declined {reply.response_code}", at=now)
+            raise DomainError(f"{what} not approved: declined by the bank ({reply.response_code} {reply.text})",
+                              code="card_declined")
+        return reply
 
     # --- refunds and voids
 
@@ -285,19 +293,9 @@ class CardTender(Tender):
                               code="card_mismatch")
         stan = self._arm(amount, ctx.sale_id, card.interface, "0200", now, processing="200000")
         request = OnlineRequest(pan=pan, track2=track2, psn=psn, expiry=expiry, icc_data=b"", entry_mode=entry)
-        try:
-            reply = acquirer.refund(stan=stan, amount=amount, request=request, at=now)
-        except HostDown as exc:
-            host_queue.drop_armed(self.store, stan, reason=str(exc), at=now)
-            raise DomainError("refunds to a card need the bank, which cannot be reached: try again later",
-                              code="card_offline") from exc
-        except HostNoAnswer as exc:
-            host_queue.make_due(self.store, stan, reason=str(exc), at=now)
-            raise DomainError("no answer from the bank in time: the refund did not happen; try again",
-                              code="card_no_answer") from exc
-        if not reply.approved:
-            host_queue.drop_armed(self.store, stan, reason=f"declined {reply.response_code}", at=now)
-            raise DomainError(f"the bank refused the refund ({reply.response_code} {reply.text})", code="card_declined")
+        reply = self._online_only(lambda: acquirer.refund(stan=stan, amount=amount, request=request, at=now),
+                                  stan, now, what="refund",
+                                  unreachable="refunds to a card need the bank, which cannot be reached: try again later")
         auth_id = f"{ctx.sale_id}-c{stan}"
         self._pending[auth_id] = _Pending(stan, card.interface, "", "approved", reply.response_code, 0, None, {}, {})
         return Payment(kind="card", amount=amount, reference=auth_id, masked_pan=original["masked_pan"],

@@ -17,7 +17,6 @@ from appliance.emv.apdu import CardError, Channel
 from appliance.emv.contact import terminal_values
 from appliance.emv.model import Cardholder, TerminalConfig, Transaction
 from appliance.emv.selection import select_application
-from appliance.emv.trace import masked_pan
 from appliance.native.secret import Secret
 
 REFUND = 0x20  # 9C transaction type
@@ -25,6 +24,8 @@ REFUND = 0x20  # 9C transaction type
 
 @dataclass(frozen=True)
 class CardRead:
+    """The card's account data for a refund; the PAN and track data only inside Secret."""
+
     pan: Secret
     track2: Secret  # the card's 57 value as read (binary), like the kernels' OnlineRequest.track2
     psn: str
@@ -35,6 +36,7 @@ class CardRead:
 
 def read_card(channel: Channel, config: TerminalConfig, *, contactless: bool, cardholder: Cardholder,
               amount: int = 0, now: datetime | None = None) -> CardRead:
+    """Select, GPO as a refund and read the records (if the card names any): the account data, no cryptogram."""
     now = now or datetime.now()
     selected = select_application(channel, config, cardholder, contactless=contactless)
     values = terminal_values(config, selected.aid_config, Transaction(amount=amount, type=REFUND), now,
@@ -43,11 +45,9 @@ def read_card(channel: Channel, config: TerminalConfig, *, contactless: bool, ca
     found = dict(processing.data)
     if processing.afl:
         found.update(records.read_afl(channel, processing.afl).tags)
-    track2 = found.get(0x57) or found.get(0x9F6B) or b""
-    pan_digits = found[0x5A].hex().upper().rstrip("F") if 0x5A in found else track2.hex().upper().split("D")[0]
-    if not pan_digits or not pan_digits.isdigit():
-        raise CardError("the card gave no account number: try again or refund another way", code="icc_data_missing")
-    expiry = found[0x5F24].hex()[:4] if 0x5F24 in found else track2.hex().upper().split("D")[1][:4] if track2 else ""
-    psn = found[0x5F34].hex() if 0x5F34 in found else ""
-    return CardRead(Secret(pan_digits.encode()), Secret(track2), psn, expiry,
-                    masked_pan(pan_digits), selected.label)
+    try:
+        account = records.account(found)
+    except records.CardDataError:
+        raise CardError("the card gave no account number: try again or refund another way",
+                        code="icc_data_missing") from None
+    return CardRead(account.pan, account.track2, account.psn, account.expiry, account.masked_pan, selected.label)

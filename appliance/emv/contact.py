@@ -24,7 +24,6 @@ from appliance.emv.apdu import CardError, CardRemoved, Channel
 from appliance.emv.model import (AidConfig, Cardholder, GoOnline, OnlineRequest, Outcome, TerminalConfig,
                                  Transaction)
 from appliance.emv.selection import NoApplication, Selected, SelectionCancelled, select_application
-from appliance.emv.trace import masked_pan
 from appliance.emv.tvr import Bits, tsi, tvr
 from appliance.native.secret import Secret
 
@@ -62,8 +61,26 @@ def terminal_values(config: TerminalConfig, aid_config: AidConfig, txn: Transact
     }
 
 
-def field_55(values: Mapping[int, bytes]) -> bytes:
-    return b"".join(tlv.encode(tag, values[tag]) for tag in FIELD_55 if tag in values)
+def field_55(values: Mapping[int, bytes], tags: tuple[int, ...] = FIELD_55) -> bytes:
+    """ICC system related data (ISO 8583 field 55): `tags` in order, those without a value left out."""
+    return tlv.encode_all((tag, values[tag]) for tag in tags if tag in values)
+
+
+def generate_ac_answer(data: bytes) -> dict[int, bytes]:
+    """9F27, 9F36, 9F26 (and 9F10) from a GENERATE AC answer, format 1 (80) or 2 (77) (Book 3 6.5.5.4)."""
+    nodes = tlv.decode(data)
+    if len(nodes) == 1 and nodes[0].tag == 0x80 and len(nodes[0].value) >= 11:
+        value = nodes[0].value  # CID (1), ATC (2), AC (8), then the issuer application data
+        fields = {0x9F27: value[:1], 0x9F36: value[1:3], 0x9F26: value[3:11]}
+        if len(value) > 11:
+            fields[0x9F10] = value[11:]
+    elif len(nodes) == 1 and nodes[0].tag == 0x77:
+        fields = {node.tag: node.value for node in records.primitives(nodes)}
+    else:
+        raise records.CardDataError("the GENERATE AC answer is neither template 77 nor 80")
+    if not {0x9F27, 0x9F36, 0x9F26} <= fields.keys():
+        raise records.CardDataError("the GENERATE AC answer lacks the cryptogram, its type or the ATC")
+    return fields
 
 
 @dataclass
@@ -124,10 +141,9 @@ class _Flow:
             raise records.CardDataError(f"the card lacks mandatory data: {', '.join(missing)}")
         card_tags = {**processing.data, **card.tags, 0x82: processing.aip, 0x84: selected.aid}
         self.values = {**card_tags, **self.values}
-        pan = card.tags[0x5A].hex().upper().rstrip("F")
-        self.outcome.pan, self.outcome.masked_pan = Secret(pan.encode("ascii")), masked_pan(pan)
-        self.outcome.expiry = card.tags[0x5F24].hex()[:4]
-        self.outcome.psn = card.tags[0x5F34].hex() if 0x5F34 in card.tags else ""
+        found = records.account(card.tags)
+        self.outcome.pan, self.outcome.masked_pan = found.pan, found.masked_pan
+        self.outcome.expiry, self.outcome.psn = found.expiry, found.psn
         self.note(f"card {self.outcome.masked_pan} expiry {self.outcome.expiry}")
         return card
 
@@ -165,18 +181,7 @@ class _Flow:
         self.values[0x95] = bytes(self.tvr)
         data = dol.build(self.values[cdol_tag], self.values)
         answer, _ = self.channel.exchange(apdu.generate_ac(action.REFERENCE_CONTROL[requested], data))
-        nodes = tlv.decode(answer)
-        if len(nodes) == 1 and nodes[0].tag == 0x80 and len(nodes[0].value) >= 11:
-            value = nodes[0].value
-            fields = {0x9F27: value[:1], 0x9F36: value[1:3], 0x9F26: value[3:11]}
-            if len(value) > 11:
-                fields[0x9F10] = value[11:]
-        elif len(nodes) == 1 and nodes[0].tag == 0x77:
-            fields = {node.tag: node.value for node in records.primitives(nodes)}
-        else:
-            raise records.CardDataError("the GENERATE AC answer is neither template 77 nor 80")
-        if not {0x9F27, 0x9F36, 0x9F26} <= fields.keys():
-            raise records.CardDataError("the GENERATE AC answer lacks the cryptogram, its type or the ATC")
+        fields = generate_ac_answer(answer)
         answered = CID_TYPES.get(fields[0x9F27][0] & 0xC0)
         if answered is None or action.RANK[answered] > action.RANK[requested]:
             raise CardError(f"the card answered {answered or 'an unknown cryptogram'} to a request for {requested}",

@@ -36,7 +36,7 @@ from appliance.emv.model import (
     AidConfig, Cardholder, GoOnline, OnlineRequest, OnlineResponse, Outcome, TerminalConfig, Transaction,
 )
 from appliance.emv.records import CardDataError
-from appliance.emv.trace import masked_pan, shown_value
+from appliance.emv.trace import shown_value
 from appliance.emv.tvr import tvr as new_tvr
 from appliance.native.secret import Secret
 
@@ -46,7 +46,7 @@ CARD_REMOVED = "card removed: tap again"
 READ_COMPLETE = "card read complete: the card may leave the field"
 
 # Field 55 is the contact kernel's list plus the Form Factor Indicator the schemes ask of taps (9F6E).
-EXTRA_FIELD_55 = (0x9F6E,)
+FIELD_55 = contact.FIELD_55 + (0x9F6E,)
 
 # Cryptogram Information Data (9F27) bits 8-7: the kind of cryptogram (Book 3 Table 14).
 CID_KIND = {0x00: "AAC", 0x40: "TC", 0x80: "ARQC"}
@@ -236,27 +236,11 @@ def _mastercard(tap: _Tap, pdol: bytes, aid_config: AidConfig) -> None:
     tap.terminal[0x95] = bytes(tap.tvr)
     cdol1 = dol.build(tap.card[0x8C], {**tap.card, **tap.terminal})
     data, _ = tap.channel.exchange(apdu.generate_ac(0x80, cdol1))
-    answer = _generate_ac_answer(data)
+    answer = contact.generate_ac_answer(data)
     tap.card.update(answer)
     tap.note_tags("GENERATE AC (ARQC asked)", answer)
     tap.card_gone()
     _cryptogram(tap)
-
-
-def _generate_ac_answer(data: bytes) -> dict[int, bytes]:
-    """Format 1 (80: CID, ATC, AC, IAD) or format 2 (77 template) of a GENERATE AC answer (Book 3 6.5.5.4)."""
-    nodes = tlv.decode(data)
-    if len(nodes) == 1 and nodes[0].tag == 0x80 and len(nodes[0].value) >= 11:
-        value = nodes[0].value
-        answer = {0x9F27: value[:1], 0x9F36: value[1:3], 0x9F26: value[3:11]}
-        if len(value) > 11:
-            answer[0x9F10] = value[11:]
-        return answer
-    if len(nodes) == 1 and nodes[0].tag == 0x77:
-        answer = {node.tag: node.value for node in records.primitives(nodes)}
-        if all(tag in answer for tag in (0x9F27, 0x9F36, 0x9F26)):
-            return answer
-    raise CardDataError("the GENERATE AC answer is neither a format 1 nor a complete format 2 template")
 
 
 def _require(tap: _Tap, *tags: int) -> None:
@@ -281,36 +265,34 @@ def _cryptogram(tap: _Tap) -> None:
 
 
 def _field_55(tap: _Tap) -> bytes:
-    values = {**tap.terminal, **tap.card}
-    return contact.field_55(values) + b"".join(tlv.encode(tag, values[tag]) for tag in EXTRA_FIELD_55 if tag in values)
+    return contact.field_55({**tap.terminal, **tap.card}, FIELD_55)
 
 
-def _account(tap: _Tap) -> tuple[str, str, str, Secret]:
-    """(PAN, expiry YYMM, PSN, track 2 equivalent as read) from 5A/5F24/5F34, or from 57 when those are absent."""
-    track2 = tap.card.get(0x57, b"").hex().upper().rstrip("F")
-    pan_field = tap.card.get(0x5A)
-    pan = pan_field.hex().upper().rstrip("F") if pan_field else track2.split("D")[0]
-    expiry_field = tap.card.get(0x5F24)
-    expiry = expiry_field.hex()[:4] if expiry_field else track2.partition("D")[2][:4]
-    psn_field = tap.card.get(0x5F34)
-    if not pan.isdigit() or len(expiry) != 4 or not expiry.isdigit():
+def _account(tap: _Tap) -> records.Account:
+    """The account data from 5A/5F24/5F34 or 57; a tap without a usable PAN or expiry is ICC data missing."""
+    try:
+        found = records.account(tap.card)
+    except CardDataError:
         tap.tvr.set(1, 6)
-        raise CardDataError("the card gave no usable account number or expiry date (5A/5F24 or 57)")
-    return pan, expiry, psn_field.hex()[-2:] if psn_field else "", Secret(tap.card.get(0x57, b""))
+        raise
+    if len(found.expiry) != 4 or not found.expiry.isdigit():
+        tap.tvr.set(1, 6)
+        raise CardDataError("the card gave no usable expiry date (5F24 or 57)")
+    return found
 
 
 def _online(tap: _Tap, go_online: GoOnline) -> None:
     """Send the ARQC; the issuer's answer is the outcome (no second GENERATE AC: the card has gone)."""
     outcome = tap.outcome
     try:
-        pan, expiry, psn, track2 = _account(tap)
+        found = _account(tap)
     except CardDataError as exc:
         outcome.decision, outcome.reason = "failed", f"{exc}: insert or swipe the card"
         return
-    outcome.pan, outcome.masked_pan, outcome.expiry, outcome.psn = Secret(pan.encode()), masked_pan(pan), expiry, psn
+    outcome.pan, outcome.masked_pan, outcome.expiry, outcome.psn = found.pan, found.masked_pan, found.expiry, found.psn
     tap.note(f"online: {outcome.masked_pan}, ARQC, CVM {outcome.cvm}")
     response: OnlineResponse = go_online(OnlineRequest(
-        pan=Secret(pan.encode()), track2=track2, psn=psn, expiry=expiry, icc_data=outcome.icc_data,
+        pan=found.pan, track2=found.track2, psn=found.psn, expiry=found.expiry, icc_data=outcome.icc_data,
         pin=tap.pin, entry_mode="071"))
     tap.pin = None
     outcome.response_code, outcome.auth_code = response.response_code, response.auth_code

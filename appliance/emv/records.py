@@ -3,7 +3,8 @@
 GET PROCESSING OPTIONS answers the Application Interchange Profile (what the card
 supports) and the Application File Locator (which records to read, and which of them
 are signed for offline data authentication). The records become one tag dictionary,
-plus the byte string offline data authentication signs (Book 3 10.3).
+plus the byte string offline data authentication signs (Book 3 10.3). GET DATA reads
+the counters outside the records, and `account` takes the account data out of the tags.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Mapping
 
 from appliance.emv import apdu, dol, tlv
 from appliance.emv.apdu import CardError, Channel
+from appliance.emv.trace import masked_pan
+from appliance.native.secret import Secret
 
 CONDITIONS_NOT_SATISFIED = 0x6985
 
@@ -30,6 +33,17 @@ class CardDataError(CardError):
 
     def __init__(self, message: str):
         super().__init__(message, code="icc_data_missing")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who the card is, for the authorisation; the PAN and track data only inside Secret."""
+
+    pan: Secret
+    track2: Secret  # the track 2 equivalent as read (57 or 9F6B, binary), b"" when the card gave none
+    expiry: str  # YYMM, "" when the card gave none
+    psn: str  # PAN sequence number (5F34), "" when the card has none
+    masked_pan: str
 
 
 @dataclass
@@ -104,3 +118,22 @@ def read_afl(channel: Channel, afl: bytes) -> CardData:
                 # SFI 1-10: only the value inside 70; SFI 11-30: the whole record, tag and length included
                 static += nodes[0].value if sfi <= 10 else data
     return CardData(tags=tags, static_data=bytes(static))
+
+
+def get_data(channel: Channel, tag: int) -> bytes | None:
+    """GET DATA of one data object (Book 3 6.5.7); None when the card does not give it."""
+    data, sw = channel.exchange(apdu.get_data(tag), allowed=frozenset({0x9000, 0x6A81, 0x6A88, 0x6D00}))
+    found = tlv.find(tlv.decode(data), tag) if sw == 0x9000 and data else None
+    return found.value if found is not None and found.value else None
+
+
+def account(tags: Mapping[int, bytes]) -> Account:
+    """PAN, expiry and PSN from 5A/5F24/5F34, or from the track 2 equivalent (57, 9F6B) where those are absent."""
+    track2 = tags.get(0x57) or tags.get(0x9F6B) or b""
+    track_pan, _, track_rest = track2.hex().upper().rstrip("F").partition("D")
+    pan = tags[0x5A].hex().upper().rstrip("F") if 0x5A in tags else track_pan
+    if not pan.isdigit():
+        raise CardDataError("the card gave no usable account number (5A or 57)")
+    expiry = tags[0x5F24].hex()[:4] if 0x5F24 in tags else track_rest[:4]
+    psn = tags[0x5F34].hex()[-2:] if 0x5F34 in tags else ""
+    return Account(Secret(pan.encode("ascii")), Secret(track2), expiry, psn, masked_pan(pan))

@@ -8,7 +8,7 @@ InputError) with the error and the byte offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from appliance import native
 
@@ -67,3 +67,8 @@ def encode(tag: int, value: bytes) -> bytes:
         body = n.to_bytes((n.bit_length() + 7) // 8, "big")
         length = bytes([0x80 | len(body)]) + body
     return tag_bytes + length + bytes(value)
+
+
+def encode_all(objects: Iterable[tuple[int, bytes]]) -> bytes:
+    """(tag, value) pairs encoded one after the other, in order (a template's value, field 55)."""
+    return b"".join(encode(tag, value) for tag, value in objects)
