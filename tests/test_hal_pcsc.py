@@ -10,7 +10,7 @@ from typing import Callable, Iterator
 import pytest
 
 from appliance.hal import registry
-from appliance.hal.cardreader_pcsc import PcscCardReader, is_contactless
+from appliance.hal.cardreader_pcsc import PcscCardReader, choose_reader, is_contactless
 from appliance.hal.errors import DeviceConfigError, DeviceIOError, DeviceUnavailable
 from appliance.hal.events import CardInserted, CardRemoved, Event
 from tests.pcsc.fixtures import Vpcd
@@ -246,3 +246,15 @@ def test_logs_carry_no_apdu_bytes(open_reader, vpcd: Vpcd, caplog):  # noqa: F81
         assert secret.hex().upper() not in text
         assert str(list(secret)).replace(" ", "") not in text
     assert "A0000000031010" not in text  # the AID inside the FCI
+
+
+def test_a_reader_is_chosen_by_full_name_prefix_or_a_unique_part():
+    present = ["ACS ACR1252 Dual Reader [ACR1252 Dual Reader PICC] 00 00",
+               "ACS ACR1252 Dual Reader [ACR1252 Dual Reader SAM] 00 01"]
+    assert choose_reader(present[1], present) == present[1]
+    assert choose_reader("ACS ACR1252", present) == present[0]  # a model prefix: the first slot
+    assert choose_reader("SAM", present) == present[1]
+    with pytest.raises(DeviceUnavailable, match="part of several reader names"):
+        choose_reader("Dual Reader", present)
+    with pytest.raises(DeviceUnavailable, match="readers present: 'ACS"):
+        choose_reader("Omnikey", present)

@@ -20,8 +20,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable
 
-from smartcard import scard
-
 from appliance.cli.common import money, settings_from
 from appliance.core import card_setup
 from appliance.core.card_host import HostDown, HostNoAnswer, transmitted
@@ -80,30 +78,6 @@ class _Technician:
         return self._pin
 
 
-def _reader_name(wanted: str) -> str:
-    """The full name of the one reader whose name contains `wanted`; else `wanted` as given.
-
-    The help promises "a unique part" of the name (e.g. "00 01" for the second slot), while
-    pcsc:// addresses match the start of a name only; the driver's own error then names
-    the readers present when nothing matches.
-    """
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    if hresult != scard.SCARD_S_SUCCESS:
-        return wanted  # open() reports why pcscd cannot be reached
-    try:
-        hresult, readers = scard.SCardListReaders(context, [])
-    finally:
-        scard.SCardReleaseContext(context)
-    readers = list(readers) if hresult == scard.SCARD_S_SUCCESS else []
-    if any(reader.startswith(wanted) for reader in readers):
-        return wanted
-    matches = [reader for reader in readers if wanted in reader]
-    if len(matches) > 1:
-        raise InputError(f"{wanted!r} is part of several reader names ({', '.join(map(repr, matches))}): "
-                         "give more of the name")
-    return matches[0] if matches else wanted
-
-
 def _wait_for_card(reader: PcscCardReader, seconds: float) -> CardInserted:
     """The insertion (or a card already there) within `seconds`; a reader that fails while watched says so at once."""
     events: queue.Queue = queue.Queue()
@@ -146,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pin is not None:
         config = _with_pin_entry(config, online=encrypt_pin is not None)
     amount = money(args.amount, settings)
-    reader = PcscCardReader("card-test", address.parse(f"pcsc://{_reader_name(args.reader)}"))
+    reader = PcscCardReader("card-test", address.parse(f"pcsc://{args.reader}"))
     try:
         reader.open()
         inserted = _wait_for_card(reader, args.wait)

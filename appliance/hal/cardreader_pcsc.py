@@ -81,22 +81,28 @@ def is_contactless(atr: bytes, reader: str, mode: str = "auto") -> bool:
 
 
 def choose_reader(wanted: str, present: list[str]) -> str:
-    """The reader named exactly `wanted`, else the first (in pcscd's order) whose name starts with it.
+    """The reader named exactly `wanted`, else the first whose name starts with it, else the one that contains it.
 
     pcscd appends " 00 00"-style slot numbers that depend on plug order, so a prefix is the
-    stable way to name a reader model; on a multi-slot reader the first slot is taken.
+    stable way to name a reader model; on a multi-slot reader the first slot is taken. A
+    part from the middle ("00 01", the second slot) must name one reader only.
     """
     if wanted in present:
         return wanted
     matches = [reader for reader in present if reader.startswith(wanted)]
-    if not matches:
-        listed = ", ".join(repr(reader) for reader in present) or "none"
-        raise DeviceUnavailable(f"no PC/SC reader named {wanted!r} (or starting so); readers present: {listed}. "
-                                "Check it is plugged in and its driver installed (`pcscd -f -d` says why not)")
     if len(matches) > 1:
         log.warning("pcsc://%s matches %d readers (%s); using %r: give the full name to choose another",
                     wanted, len(matches), ", ".join(map(repr, matches)), matches[0])
-    return matches[0]
+    if matches:
+        return matches[0]
+    matches = [reader for reader in present if wanted in reader]
+    if len(matches) == 1:
+        return matches[0]
+    listed = ", ".join(repr(reader) for reader in (matches or present)) or "none"
+    if matches:
+        raise DeviceUnavailable(f"{wanted!r} is part of several reader names ({listed}): give more of the name")
+    raise DeviceUnavailable(f"no PC/SC reader named {wanted!r} (or containing it); readers present: {listed}. "
+                            "Check it is plugged in and its driver installed (`pcscd -f -d` says why not)")
 
 
 class PcscCardReader(CardReader):
