@@ -13,7 +13,7 @@ from appliance.emv.model import AidConfig, Transaction
 from appliance.emv.tlv import decode
 from appliance.emv.tvr import tsi, tvr
 from appliance.native.secret import Secret
-from tests.emv.card import EmvCard
+from tests.emv.card import EmvCard, command_names
 from tests.emv.issuer import TestIssuer, icc_tags
 from tests.emv.keys import APPROVE, DECLINE, EXPIRED, MASTERCARD, PIN_BLOCKED
 from tests.emv.personalise import (AIP_SDA, MASTERCARD_AID, VISA_AID, application, card_declined, card_expired,
@@ -36,12 +36,6 @@ def transact(card: EmvCard, *, pins=(), issuer: TestIssuer | None = None, config
         assert pan not in text
         assert track2(pan, "291231").hex().upper()[:16] not in text.upper()
     return outcome, issuer
-
-
-def commands(card: EmvCard) -> list[str]:
-    names = {0xA4: "SELECT", 0xB2: "READ", 0xA8: "GPO", 0xCA: "GET DATA", 0x20: "VERIFY", 0x88: "INT AUTH",
-             0xAE: "GEN AC", 0x82: "EXT AUTH", 0xC0: "GET RESPONSE"}
-    return [names[apdu[1]] for apdu in card.received]
 
 
 def test_pse_sda_card_approved_online():
@@ -72,7 +66,8 @@ def test_pse_sda_card_approved_online():
     final = icc_tags(outcome.icc_data)
     assert final[0x9F27] == b"\x40" and final[0x9F26] == outcome.cryptogram and final[0x9F36] == online[0x9F36]
     # no issuer authentication in the AIP: the ARPC went to the card inside the second GENERATE AC
-    assert commands(card)[-2:] == ["GEN AC", "GEN AC"] and "EXT AUTH" not in commands(card)
+    sent = command_names(card.received)
+    assert sent[-2:] == ["GENERATE AC", "GENERATE AC"] and "EXTERNAL AUTHENTICATE" not in sent
     assert card.received[-1][5:7] == b"00"  # 8A first in CDOL2
     assert any("SDA ok" in line for line in outcome.trace)
     assert "TVR 0000008000: transaction exceeds floor limit" in outcome.trace
@@ -84,9 +79,9 @@ def test_no_pse_dda_offline_pin_with_issuer_authentication():
     assert outcome.decision == "approved"
     assert (outcome.cvm, outcome.cvm_results) == ("offline plaintext PIN", bytes.fromhex("410302"))
     assert tsi(outcome.tsi).is_set(1, 5)  # issuer authentication was performed
-    assert commands(card) == ["SELECT", "SELECT", "SELECT", "SELECT", "GPO", "READ", "READ", "READ", "READ",
-                              "INT AUTH",
-                              "GET DATA", "VERIFY", "GET DATA", "GET DATA", "GEN AC", "EXT AUTH", "GEN AC"]
+    assert command_names(card.received) == [
+        "SELECT", "SELECT", "SELECT", "SELECT", "GET PROCESSING OPTIONS", *["READ RECORD"] * 4, "INTERNAL AUTHENTICATE",
+        "GET DATA", "VERIFY", "GET DATA", "GET DATA", "GENERATE AC", "EXTERNAL AUTHENTICATE", "GENERATE AC"]
     assert issuer.arqc_checks == [True]
     assert any(line == "DDA ok" for line in outcome.trace)
 
@@ -171,7 +166,7 @@ def test_t0_card_with_61xx_and_6cxx():
     card = card_no_pse_dda_offline_pin(t0=True)
     outcome, _ = transact(card, pins=["1234"])
     assert outcome.decision == "approved"
-    assert "GET RESPONSE" in commands(card)
+    assert "GET RESPONSE" in command_names(card.received)
     reads = [apdu for apdu in card.received if apdu[1] == 0xB2]
     assert reads[0][4] == 0x00 and reads[1][4] != 0x00  # 6Cxx: the same READ RECORD again with the right Le
 
@@ -206,7 +201,7 @@ def test_gpo_answer_without_afl_fails_before_reading_records():
     card = EmvCard([app])
     outcome, issuer = transact(card)
     assert (outcome.decision, outcome.reason) == ("failed", "the GET PROCESSING OPTIONS answer lacks 94 (AFL)")
-    assert commands(card)[-1] == "GPO" and issuer.requests == []  # no READ RECORD after it
+    assert command_names(card.received)[-1] == "GET PROCESSING OPTIONS" and issuer.requests == []
 
 
 def test_missing_mandatory_data_fails():

@@ -15,6 +15,7 @@ from tests.emv.contactless_cards import (
     AAC, ABOVE_CVM, CONTACTLESS_LIMIT, MASTERCARD_AID, SMALL, TC, VISA_AID, ContactlessCard, MastercardCard, VisaCard,
     tap_config,
 )
+from tests.emv.card import command_names
 from tests.emv.issuer import TestIssuer, icc_tags
 from tests.emv.keys import APPROVE, DECLINE, MASTERCARD
 from tests.emv.scripted import ScriptedCardholder, in_process
@@ -37,16 +38,12 @@ def tap(card: ContactlessCard, amount: int = SMALL, *, issuer: TestIssuer | None
                            on_read_complete=on_read_complete)
 
 
-def commands(card: ContactlessCard) -> list[str]:
-    names = {0xA4: "SELECT", 0xB2: "READ RECORD", 0xA8: "GPO", 0xAE: "GENERATE AC"}
-    return [names.get(apdu[1], apdu[:2].hex()) for apdu in card.received]
-
-
 def test_visa_qvsdc_approves_online_with_the_cryptogram_from_gpo():
     card, issuer, read_at = VisaCard(), TestIssuer(), []
     outcome = tap(card, issuer=issuer, read_complete=read_at)
     assert (outcome.decision, outcome.interface, outcome.reason) == ("approved", "contactless", "approved by the issuer")
-    assert commands(card) == ["SELECT", "SELECT", "GPO", "READ RECORD"]  # no GENERATE AC: the ARQC came with GPO
+    # no GENERATE AC: the ARQC came with the GPO answer
+    assert command_names(card.received) == ["SELECT", "SELECT", "GET PROCESSING OPTIONS", "READ RECORD"]
     assert read_at == [4]  # card read complete after the last APDU, before going online
     assert issuer.arqc_checks == [True]
     request = issuer.requests[0]
@@ -66,7 +63,8 @@ def test_mastercard_reads_records_and_asks_one_arqc():
     card, issuer = MastercardCard(), TestIssuer()
     outcome = tap(card, issuer=issuer)
     assert outcome.decision == "approved", outcome.trace
-    assert commands(card) == ["SELECT", "SELECT", "GPO", "READ RECORD", "READ RECORD", "GENERATE AC"]
+    assert command_names(card.received) == ["SELECT", "SELECT", "GET PROCESSING OPTIONS", "READ RECORD", "READ RECORD",
+                                            "GENERATE AC"]
     assert card.received[-1][2] == 0x80  # ARQC asked; no second GENERATE AC follows
     assert issuer.arqc_checks == [True] and issuer.requests[0].pan == Secret(MASTERCARD.encode())
     assert outcome.cvm == "no CVM" and outcome.masked_pan == "541333******0418"
@@ -77,7 +75,7 @@ def test_visa_qvsdc_without_afl_takes_the_account_from_track_2():
     card, issuer = VisaCard(afl=b""), TestIssuer()
     outcome = tap(card, issuer=issuer)
     assert outcome.decision == "approved", outcome.trace
-    assert commands(card) == ["SELECT", "SELECT", "GPO"]  # no 94: no records to read
+    assert command_names(card.received) == ["SELECT", "SELECT", "GET PROCESSING OPTIONS"]  # no 94: no records to read
     assert issuer.arqc_checks == [True] and issuer.requests[0].pan == Secret(APPROVE.encode())
     assert (outcome.masked_pan, outcome.expiry, outcome.psn) == ("476173******0119", "2812", "01")
 
@@ -92,7 +90,7 @@ def test_above_the_contactless_limit_stops_before_gpo():
         issuer = TestIssuer()
         outcome = tap(card, CONTACTLESS_LIMIT + 1, issuer=issuer)
         assert (outcome.decision, outcome.reason) == ("failed", contactless.ABOVE_LIMIT)
-        assert commands(card) == ["SELECT", "SELECT"] and issuer.requests == []
+        assert command_names(card.received) == ["SELECT", "SELECT"] and issuer.requests == []
     at_limit = tap(VisaCard(), CONTACTLESS_LIMIT, cardholder=ScriptedCardholder(pins=["1234"]))
     assert at_limit.decision == "approved"  # the limit itself is allowed (and above the CVM limit)
 

@@ -8,13 +8,12 @@ sequence number and the expiry date. The acquirer authorises the refund online.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.emv import records
 from appliance.emv.apdu import CardError, Channel
-from appliance.emv.contact import terminal_values
+from appliance.emv.contact import terminal_values, unpredictable_number
 from appliance.emv.model import Cardholder, TerminalConfig, Transaction
 from appliance.emv.selection import select_application
 from appliance.native.secret import Secret
@@ -39,8 +38,8 @@ def read_card(channel: Channel, config: TerminalConfig, *, contactless: bool, ca
     """Select, GPO as a refund and read the records (if the card names any): the account data, no cryptogram."""
     now = now or datetime.now()
     selected = select_application(channel, config, cardholder, contactless=contactless)
-    values = terminal_values(config, selected.aid_config, Transaction(amount=amount, type=REFUND), now,
-                             secrets.token_bytes(4))
+    txn = Transaction(amount=amount, type=REFUND)
+    values = terminal_values(config, selected.aid_config, txn, now, unpredictable_number(txn, None))
     processing = records.gpo(channel, selected.pdol, values)
     found = dict(processing.data)
     if processing.afl:

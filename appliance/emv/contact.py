@@ -61,6 +61,13 @@ def terminal_values(config: TerminalConfig, aid_config: AidConfig, txn: Transact
     }
 
 
+def unpredictable_number(txn: Transaction, rng: random.Random | None) -> bytes:
+    """9F37: the transaction's own, else 4 bytes from a caller's (test) rng, else from the OS (Book 4 Annex A)."""
+    if txn.unpredictable_number:
+        return txn.unpredictable_number
+    return rng.randbytes(4) if rng is not None else secrets.token_bytes(4)
+
+
 def field_55(values: Mapping[int, bytes], tags: tuple[int, ...] = FIELD_55) -> bytes:
     """ICC system related data (ISO 8583 field 55): `tags` in order, those without a value left out."""
     return tlv.encode_all((tag, values[tag]) for tag in tags if tag in values)
@@ -119,7 +126,7 @@ class _Flow:
                 raise
             self.outcome.aid, self.outcome.label = selected.aid, selected.label
             self.note(f"selected {selected.aid.hex().upper()} {selected.label!r}")
-            un = self.txn.unpredictable_number or (self.rng.randbytes(4) if self.seeded else secrets.token_bytes(4))
+            un = unpredictable_number(self.txn, self.rng if self.seeded else None)
             self.values = terminal_values(self.config, selected.aid_config, self.txn, self.now, un)
             try:
                 processing = records.gpo(self.channel, selected.pdol, self.values)

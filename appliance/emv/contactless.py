@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import secrets
 from datetime import datetime
 from typing import Callable, Mapping
 
@@ -119,8 +118,8 @@ def run(channel: Channel, config: TerminalConfig, txn: Transaction, cardholder: 
         tap.note(f"selected {selected.aid.hex().upper()} {selected.label!r} from the PPSE")
         if txn.amount > selected.aid_config.contactless_limit:
             raise TapDeclined(ABOVE_LIMIT, code="above_contactless_limit")
-        unpredictable = txn.unpredictable_number or (rng.randbytes(4) if rng is not None else secrets.token_bytes(4))
-        values = contact.terminal_values(config, selected.aid_config, txn, now or datetime.now(), unpredictable)
+        values = contact.terminal_values(config, selected.aid_config, txn, now or datetime.now(),
+                                         contact.unpredictable_number(txn, rng))
         tap.terminal = {**values, 0x95: bytes(5), 0x84: selected.aid, 0x9F34: cvm.NOT_PERFORMED}
         tap.tvr.set(1, 8)  # offline data authentication was not performed: no fDDA/CDA here
         if selected.aid.startswith(VISA):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from appliance.emv import apdu, tlv
+from appliance.emv import apdu, records
 from appliance.emv.apdu import Channel
 from appliance.emv.model import Cardholder, TerminalConfig, Transaction
 from appliance.emv.restrictions import CASH, CASHBACK
@@ -97,25 +97,27 @@ def pin_block(pin: bytes) -> bytes:
     return bytes.fromhex(nibbles)
 
 
-def _try_counter(channel: Channel) -> int | None:
-    """GET DATA 9F17; None when the card does not give it (then the terminal asks anyway)."""
-    data, sw = channel.exchange(apdu.get_data(0x9F17), allowed=frozenset({0x9000, 0x6A81, 0x6A88, 0x6D00}))
-    found = tlv.find(tlv.decode(data), 0x9F17) if sw == 0x9000 and data else None
-    return found.value[0] if found is not None and found.value else None
+def _ask_pin(cardholder: Cardholder, tvr: Bits, notes: list[str], *, online: bool,
+             tries_left: int | None) -> Secret | None:
+    """The PIN typed, or None when the cardholder bypassed entry (TVR "PIN pad present, but PIN was not entered")."""
+    pin = cardholder.pin(online=online, tries_left=tries_left)
+    if pin is None:
+        tvr.set(3, 4)
+        notes.append("online PIN entry bypassed" if online else "PIN entry bypassed")
+    return pin
 
 
 def _offline_pin(channel: Channel, cardholder: Cardholder, tvr: Bits, notes: list[str]) -> bool:
     """Book 3 10.5.1: ask, VERIFY, ask again while the card counts down; blocked or bypassed is a failure."""
-    tries = _try_counter(channel)
+    counter = records.get_data(channel, 0x9F17)  # PIN try counter; without it the terminal asks anyway
+    tries = counter[0] if counter else None
     if tries == 0:
         tvr.set(3, 6)
         notes.append("PIN try limit exceeded (try counter 0)")
         return False
     while True:
-        pin = cardholder.pin(online=False, tries_left=tries)
+        pin = _ask_pin(cardholder, tvr, notes, online=False, tries_left=tries)
         if pin is None:
-            tvr.set(3, 4)
-            notes.append("PIN entry bypassed")
             return False
         try:
             block = pin_block(pin.reveal())
@@ -143,10 +145,8 @@ def _perform(method: int, channel: Channel, cardholder: Cardholder, tvr: Bits, r
         result.signature = method == PLAINTEXT_PIN_SIGNATURE
         return SUCCESSFUL if method == PLAINTEXT_PIN else UNKNOWN
     if method == ONLINE_PIN:
-        pin = cardholder.pin(online=True, tries_left=None)
+        pin = _ask_pin(cardholder, tvr, notes, online=True, tries_left=None)
         if pin is None:
-            tvr.set(3, 4)
-            notes.append("online PIN entry bypassed")
             return None
         tvr.set(3, 3)
         result.online_pin = pin

@@ -11,6 +11,7 @@ checked field by field; any failure is an OdaError naming the reason. CDA is not
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
 
@@ -83,30 +84,58 @@ def ca_key(config: TerminalConfig, aid: bytes, tags: Mapping[int, bytes], today:
     raise OdaError(f"the terminal has no CA key {index.hex().upper()} for RID {aid[:5].hex().upper()}")
 
 
+@dataclass(frozen=True)
+class _Certificate:
+    """Where a public key certificate and its parts are (Book 2 Table 6 issuer, Table 14 ICC)."""
+
+    name: str  # "issuer" or "ICC", for messages
+    certificate: int
+    exponent: int
+    remainder: int
+    format: int
+    subject_length: int  # issuer identifier (4 bytes) or application PAN (10)
+    prefix: bool  # the subject is the PAN's leftmost digits (issuer identifier), not the whole PAN
+    mismatch: str  # the message when the subject is not this card's PAN
+
+
+ISSUER_CERTIFICATE = _Certificate("issuer", 0x90, 0x9F32, 0x92, 0x02, 4, True,
+                                  "the issuer certificate is for another issuer than this card's PAN")
+ICC_CERTIFICATE = _Certificate("ICC", 0x9F46, 0x9F47, 0x9F48, 0x04, 10, False,
+                               "the ICC certificate is for another card (PAN differs)")
+
+
+def _certified_key(layout: _Certificate, signer: tuple[bytes, int], tags: Mapping[int, bytes], today: date,
+                   hashed_extra: bytes = b"") -> tuple[bytes, int]:
+    """The public key (modulus, exponent) a certificate carries, every field checked (Book 2 5.3 and 6.4)."""
+    what = f"{layout.name} public key"
+    certificate = _need(tags, layout.certificate, f"{what} certificate")
+    exponent = _need(tags, layout.exponent, f"{what} exponent")
+    block = recover(certificate, signer[0], signer[1], f"{what} certificate")
+    if block[1] != layout.format:
+        raise OdaError(f"the {layout.name} certificate has format {block[1]:02X}, not {layout.format:02X}")
+    at = 2 + layout.subject_length  # header and format, then the subject; expiry (2) and serial (3) follow
+    subject, expiry = block[2:at].hex().upper().rstrip("F"), block[at:at + 2]
+    hash_algorithm, key_algorithm, key_length, exponent_length = block[at + 5:at + 9]
+    if hash_algorithm != SHA1 or key_algorithm != RSA:
+        raise OdaError(f"the {layout.name} certificate names an unknown hash or key algorithm")
+    digits = block[at + 9:-21]
+    remainder = tags.get(layout.remainder, b"")
+    if key_length > len(digits) and len(remainder) != key_length - len(digits):
+        raise OdaError(f"the {what} remainder ({layout.remainder:X}) is missing or the wrong length",
+                       missing=not remainder)
+    _check_hash(block, remainder + exponent + hashed_extra, f"{layout.name} certificate")
+    pan = _pan_digits(tags)
+    if not (pan.startswith(subject) if layout.prefix else pan == subject):
+        raise OdaError(layout.mismatch)
+    _not_expired(expiry, today, f"{layout.name} certificate")
+    if exponent_length != len(exponent):
+        raise OdaError(f"the {what} exponent does not match its certificate")
+    return (digits + remainder)[:key_length], int.from_bytes(exponent, "big")
+
+
 def recover_issuer_key(ca: CaKey, tags: Mapping[int, bytes], *, today: date | None = None) -> tuple[bytes, int]:
     """The issuer public key (modulus, exponent) from its certificate (Book 2 5.3, Table 6)."""
-    today = today or date.today()
-    certificate = _need(tags, 0x90, "issuer public key certificate")
-    exponent = _need(tags, 0x9F32, "issuer public key exponent")
-    block = recover(certificate, ca.modulus, ca.exponent, "issuer public key certificate")
-    if block[1] != 0x02:
-        raise OdaError(f"the issuer certificate has format {block[1]:02X}, not 02")
-    issuer_id, expiry = block[2:6].hex().upper().rstrip("F"), block[6:8]
-    hash_algorithm, key_algorithm, key_length, exponent_length = block[11], block[12], block[13], block[14]
-    if hash_algorithm != SHA1 or key_algorithm != RSA:
-        raise OdaError("the issuer certificate names an unknown hash or key algorithm")
-    digits = block[15:-21]
-    remainder = tags.get(0x92, b"")
-    if key_length > len(digits) and len(remainder) != key_length - len(digits):
-        raise OdaError("the issuer public key remainder (92) is missing or the wrong length", missing=not remainder)
-    _check_hash(block, remainder + exponent, "issuer certificate")
-    if not _pan_digits(tags).startswith(issuer_id):
-        raise OdaError("the issuer certificate is for another issuer than this card's PAN")
-    _not_expired(expiry, today, "issuer certificate")
-    if exponent_length != len(exponent):
-        raise OdaError("the issuer public key exponent does not match its certificate")
-    modulus = (digits + remainder)[:key_length]
-    return modulus, int.from_bytes(exponent, "big")
+    return _certified_key(ISSUER_CERTIFICATE, (ca.modulus, ca.exponent), tags, today or date.today())
 
 
 def static_input(tags: Mapping[int, bytes], static_data: bytes, aip: bytes) -> bytes:
@@ -133,28 +162,9 @@ def verify_sda(config: TerminalConfig, aid: bytes, tags: Mapping[int, bytes], st
 
 def recover_icc_key(issuer_key: tuple[bytes, int], tags: Mapping[int, bytes], static_data: bytes, aip: bytes,
                     *, today: date | None = None) -> tuple[bytes, int]:
-    """The ICC public key (modulus, exponent) from its certificate (Book 2 6.4, Table 14)."""
-    today = today or date.today()
-    certificate = _need(tags, 0x9F46, "ICC public key certificate")
-    exponent = _need(tags, 0x9F47, "ICC public key exponent")
-    block = recover(certificate, issuer_key[0], issuer_key[1], "ICC public key certificate")
-    if block[1] != 0x04:
-        raise OdaError(f"the ICC certificate has format {block[1]:02X}, not 04")
-    pan, expiry = block[2:12].hex().upper().rstrip("F"), block[12:14]
-    hash_algorithm, key_algorithm, key_length, exponent_length = block[17], block[18], block[19], block[20]
-    if hash_algorithm != SHA1 or key_algorithm != RSA:
-        raise OdaError("the ICC certificate names an unknown hash or key algorithm")
-    digits = block[21:-21]
-    remainder = tags.get(0x9F48, b"")
-    if key_length > len(digits) and len(remainder) != key_length - len(digits):
-        raise OdaError("the ICC public key remainder (9F48) is missing or the wrong length", missing=not remainder)
-    _check_hash(block, remainder + exponent + static_input(tags, static_data, aip), "ICC certificate")
-    if pan != _pan_digits(tags):
-        raise OdaError("the ICC certificate is for another card (PAN differs)")
-    _not_expired(expiry, today, "ICC certificate")
-    if exponent_length != len(exponent):
-        raise OdaError("the ICC public key exponent does not match its certificate")
-    return (digits + remainder)[:key_length], int.from_bytes(exponent, "big")
+    """The ICC public key (modulus, exponent) from its certificate (Book 2 6.4, Table 14), which signs the static data too."""
+    return _certified_key(ICC_CERTIFICATE, issuer_key, tags, today or date.today(),
+                          static_input(tags, static_data, aip))
 
 
 def verify_dda(channel: Channel, config: TerminalConfig, aid: bytes, tags: Mapping[int, bytes], static_data: bytes,

@@ -11,7 +11,7 @@ import hashlib
 import random
 from typing import Callable, Mapping
 
-from appliance.emv import apdu, tlv
+from appliance.emv import records
 from appliance.emv.apdu import Channel
 from appliance.emv.model import AidConfig, TerminalConfig, Transaction
 from appliance.emv.tvr import Bits
@@ -41,9 +41,8 @@ def selected_randomly(amount: int, aid_config: AidConfig, rng: random.Random) ->
 
 def _counter(channel: Channel, tag: int) -> int | None:
     """GET DATA of a 2-byte counter (ATC 9F36, last online ATC 9F13); None when the card does not give it."""
-    data, sw = channel.exchange(apdu.get_data(tag), allowed=frozenset({0x9000, 0x6A81, 0x6A88, 0x6D00}))
-    found = tlv.find(tlv.decode(data), tag) if sw == 0x9000 and data else None
-    return int.from_bytes(found.value, "big") if found is not None and found.value else None
+    value = records.get_data(channel, tag)
+    return int.from_bytes(value, "big") if value is not None else None
 
 
 def velocity(channel: Channel, tags: Mapping[int, bytes], tvr: Bits) -> list[str]:

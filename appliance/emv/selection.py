@@ -88,6 +88,17 @@ def _by_priority(found: list[_Found]) -> list[_Found]:
     return sorted(found, key=lambda f: f.candidate.priority or 16)
 
 
+def _directory_entries(directory: Node, config: TerminalConfig) -> list[_Found]:
+    """The application templates (61) in a PSE record (70) or the PPSE's BF0C whose AID the terminal accepts."""
+    found = []
+    for entry in (child for child in directory.children if child.tag == 0x61):
+        aid = _value(list(entry.children), 0x4F)
+        aid_config = match(aid, config.aids) if aid else None
+        if aid and aid_config:
+            found.append(_Found(_candidate(aid, list(entry.children), aid_config), aid_config))
+    return found
+
+
 def _pse_candidates(channel: Channel, config: TerminalConfig) -> list[_Found] | None:
     """The candidates the PSE directory lists, or None when the card has no usable PSE."""
     data, sw = channel.exchange(apdu.select(PSE), allowed=frozenset({OK, BLOCKED, NOT_FOUND, CARD_BLOCKED}))
@@ -104,11 +115,7 @@ def _pse_candidates(channel: Channel, config: TerminalConfig) -> list[_Found] | 
         if sw == RECORD_NOT_FOUND:
             break
         for node in tlv.decode(data):
-            for entry in (child for child in node.children if child.tag == 0x61):
-                aid = _value(list(entry.children), 0x4F)
-                aid_config = match(aid, config.aids) if aid else None
-                if aid and aid_config:
-                    found.append(_Found(_candidate(aid, list(entry.children), aid_config), aid_config))
+            found += _directory_entries(node, config)
     return found
 
 
@@ -124,9 +131,7 @@ def _list_candidates(channel: Channel, config: TerminalConfig) -> list[_Found]:
                 break
             fci = tlv.decode(data)
             name = _value(fci, 0x84) or b""
-            if sw == OK and name == aid_config.aid:
-                found.append(_Found(_candidate(name, fci, aid_config), aid_config))
-            elif sw == OK and aid_config.partial_match and name.startswith(aid_config.aid):
+            if sw == OK and match(name, (aid_config,)) is not None:
                 found.append(_Found(_candidate(name, fci, aid_config), aid_config))
             # 6283 is an application the card has blocked: skipped, but a later occurrence may work
             if not (aid_config.partial_match and name.startswith(aid_config.aid) and name != aid_config.aid):
@@ -136,17 +141,12 @@ def _list_candidates(channel: Channel, config: TerminalConfig) -> list[_Found]:
 
 
 def _ppse_candidates(channel: Channel, config: TerminalConfig) -> list[_Found]:
+    """The candidates in the PPSE's FCI (Book B 3.3.2); a card without one is refused with "insert"."""
     data, sw = channel.exchange(apdu.select(PPSE), allowed=frozenset({OK, NOT_FOUND, CARD_BLOCKED}))
     if sw != OK:
         raise NoApplication("the card has no contactless payment directory (PPSE): insert the card instead")
-    found = []
     directory = tlv.find(tlv.decode(data), 0xBF0C)
-    for entry in (c for c in (directory.children if directory else ()) if c.tag == 0x61):
-        aid = _value(list(entry.children), 0x4F)
-        aid_config = match(aid, config.aids) if aid else None
-        if aid and aid_config:
-            found.append(_Found(_candidate(aid, list(entry.children), aid_config), aid_config))
-    return found
+    return _directory_entries(directory, config) if directory is not None else []
 
 
 def _final_select(channel: Channel, chosen: _Found) -> Selected | None:

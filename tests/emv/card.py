@@ -113,7 +113,7 @@ class EmvCard:
         self.received.append(apdu)
         if len(apdu) > 261:
             return b"", 0x67, 0x00
-        name = COMMANDS.get(apdu[1], f"INS {apdu[1]:02X}")
+        name = command_names([apdu])[0]
         if self.pull_at == name:
             raise CardPulled
         if apdu[1] == 0xC0:
@@ -294,11 +294,7 @@ class EmvCard:
             session.arqc = cryptogram
         elif session.first == ARQC and answered == TC:
             app.last_online_atc = app.atc  # the issuer approved: velocity counting starts again
-        if app.gac_format == 1:
-            return tlv.encode(0x80, bytes([answered]) + atc + cryptogram + iad), *SW_OK
-        body = (tlv.encode(0x9F27, bytes([answered])) + tlv.encode(0x9F36, atc) + tlv.encode(0x9F26, cryptogram)
-                + tlv.encode(0x9F10, iad))
-        return tlv.encode(0x77, body), *SW_OK
+        return generate_ac_answer(app.gac_format, answered, atc, cryptogram, iad), *SW_OK
 
     def _external_authenticate(self, app: Application, data: bytes) -> tuple[bytes, int, int]:
         session = self.session
@@ -307,6 +303,11 @@ class EmvCard:
         crypto = card_cryptography(app.aid, app.pan, app.psn)
         session.issuer_auth = crypto.generate_arpc(session.arqc, data[8:10]) == data[:8]
         return (b"", *SW_OK) if session.issuer_auth else (b"", 0x63, 0x00)
+
+
+def command_names(received: list[bytes]) -> list[str]:
+    """The commands an emulated card (contact or contactless) received, in order, by the names `pull_at` takes."""
+    return [COMMANDS.get(apdu[1], f"INS {apdu[1]:02X}") for apdu in received]
 
 
 def split_dol(dol_list: bytes, data: bytes) -> dict[int, bytes] | None:
@@ -319,6 +320,13 @@ def split_dol(dol_list: bytes, data: bytes) -> dict[int, bytes] | None:
         values[tag] = data[offset:offset + length]
         offset += length
     return values
+
+
+def generate_ac_answer(answer_format: int, cid: int, atc: bytes, ac: bytes, iad: bytes) -> bytes:
+    """GENERATE AC response data (Book 3 6.5.5.4): format 1 (80: CID ATC AC IAD) or format 2 (77 template)."""
+    if answer_format == 1:
+        return tlv.encode(0x80, bytes([cid]) + atc + ac + iad)
+    return tlv.encode(0x77, tlv.encode_all(((0x9F27, bytes([cid])), (0x9F36, atc), (0x9F26, ac), (0x9F10, iad))))
 
 
 def gpo_values(pdol: bytes, data: bytes) -> dict[int, bytes] | None:

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 from appliance.emv import tlv
 from appliance.emv.model import AidConfig, TerminalConfig
-from tests.emv.card import AAC, ARQC, COMMANDS, SW_OK, TC, application_cryptogram, gpo_values, split_dol
+from tests.emv.card import (AAC, ARQC, COMMANDS, SW_OK, TC, application_cryptogram, generate_ac_answer, gpo_values,
+                            split_dol)
 from tests.emv.keys import APPROVE, MASTERCARD
-from tests.emv.personalise import MASTERCARD_AID, VISA_AID, bcd, test_terminal_config, track2
+from tests.emv.personalise import MASTERCARD_AID, VISA_AID, bcd, record, test_terminal_config, track2
 from tests.pcsc.vpcd_card import CardPulled
 
 CONTACTLESS_ATR = bytes.fromhex("3B80800101")  # PC/SC part 3 pseudo-ATR, no historical bytes
@@ -125,8 +126,7 @@ class VisaCard(ContactlessCard):
     afl: bytes = bytes.fromhex("08010100")  # b"": no 94 and no records, the PAN and expiry only in 57
 
     def records(self) -> dict[tuple[int, int], bytes]:
-        return {(1, 1): tlv.encode(0x70, tlv.encode(0x5A, bcd(self.pan)) + tlv.encode(0x5F24, bytes.fromhex(self.expiry))
-                                   + tlv.encode(0x5F28, b"\x01\x56"))}
+        return {(1, 1): record({0x5A: bcd(self.pan), 0x5F24: bytes.fromhex(self.expiry), 0x5F28: b"\x01\x56"})}
 
     def gpo(self, values: dict[int, bytes]) -> tuple[bytes, int, int]:
         self.atc += 1
@@ -135,11 +135,9 @@ class VisaCard(ContactlessCard):
         cvr = bytes([0x03, {AAC: 0x00, TC: 0x10, ARQC: 0x20}[self.cryptogram], 0x00, 0x00])
         atc = self.atc.to_bytes(2, "big")
         ac, iad = application_cryptogram(self.aid, self.pan, self.psn, values, self.aip, atc, cvr)
-        body = b"".join(tlv.encode(tag, value) for tag, value in (
-            (0x82, self.aip), (0x94, self.afl), (0x57, self.track2()),
-            (0x5F34, bytes.fromhex(self.psn)), (0x9F10, iad), (0x9F26, ac),
-            (0x9F27, bytes([self.cryptogram])), (0x9F36, atc), (0x9F6C, ctq), (0x9F6E, self.form_factor)) if value)
-        return tlv.encode(0x77, body), *SW_OK
+        body = {0x82: self.aip, 0x94: self.afl, 0x57: self.track2(), 0x5F34: bytes.fromhex(self.psn), 0x9F10: iad,
+                0x9F26: ac, 0x9F27: bytes([self.cryptogram]), 0x9F36: atc, 0x9F6C: ctq, 0x9F6E: self.form_factor}
+        return tlv.encode(0x77, tlv.encode_all((tag, value) for tag, value in body.items() if value)), *SW_OK
 
 
 @dataclass
@@ -154,13 +152,12 @@ class MastercardCard(ContactlessCard):
     gpo_done: bool = False
 
     def records(self) -> dict[tuple[int, int], bytes]:
-        first = tlv.encode(0x57, self.track2()) + tlv.encode(0x8C, MASTERCARD_CDOL1) + tlv.encode(0x8E, self.cvm_list)
-        second = b"".join(tlv.encode(tag, value) for tag, value in (
-            (0x5A, bcd(self.pan)), (0x5F24, bytes.fromhex(self.expiry)), (0x5F25, bytes.fromhex("240101")),
-            (0x5F34, bytes.fromhex(self.psn)), (0x5F28, b"\x01\x56"), (0x9F42, b"\x01\x56"),
-            (0x9F07, b"\xff\x00"), (0x9F08, b"\x00\x02"), (0x9F0D, bytes(5)), (0x9F0E, bytes(5)),
-            (0x9F0F, bytes(5))))
-        return {(1, 1): tlv.encode(0x70, first), (1, 2): tlv.encode(0x70, second)}
+        first = record({0x57: self.track2(), 0x8C: MASTERCARD_CDOL1, 0x8E: self.cvm_list})
+        second = record({
+            0x5A: bcd(self.pan), 0x5F24: bytes.fromhex(self.expiry), 0x5F25: bytes.fromhex("240101"),
+            0x5F34: bytes.fromhex(self.psn), 0x5F28: b"\x01\x56", 0x9F42: b"\x01\x56", 0x9F07: b"\xff\x00",
+            0x9F08: b"\x00\x02", 0x9F0D: bytes(5), 0x9F0E: bytes(5), 0x9F0F: bytes(5)})
+        return {(1, 1): first, (1, 2): second}
 
     def gpo(self, values: dict[int, bytes]) -> tuple[bytes, int, int]:
         self.gpo_done = True
@@ -177,6 +174,4 @@ class MastercardCard(ContactlessCard):
         cvr = bytes([{AAC: 0x00, TC: 0x40, ARQC: 0x80}[answered], 0x00, 0x00, 0x00, 0x00, 0x00])
         atc = self.atc.to_bytes(2, "big")
         ac, iad = application_cryptogram(self.aid, self.pan, self.psn, values, self.aip, atc, cvr)
-        body = (tlv.encode(0x9F27, bytes([answered])) + tlv.encode(0x9F36, atc) + tlv.encode(0x9F26, ac)
-                + tlv.encode(0x9F10, iad))
-        return tlv.encode(0x77, body), *SW_OK
+        return generate_ac_answer(2, answered, atc, ac, iad), *SW_OK

@@ -113,7 +113,7 @@ def icc_certificate(issuer: RSAPrivateKey, icc: RSAPrivateKey, pan: str, static_
 
 def record(tags: dict[int, bytes]) -> bytes:
     """A READ RECORD answer: the objects in template 70."""
-    return tlv.encode(0x70, b"".join(tlv.encode(tag, value) for tag, value in tags.items()))
+    return tlv.encode(0x70, tlv.encode_all(tags.items()))
 
 
 def bcd(digits: str) -> bytes:
