@@ -19,6 +19,11 @@ from appliance.store.db import Store
 
 STOCK_SIGN = {"sale": -1, "return": 1, "void": 1, "cancel": 0}
 
+# What else a posted document changes in the same transaction (stock alerts, loyalty
+# points): called with the connection, the document (which it may annotate before it is
+# journaled, e.g. the points earned for the receipt) and the event time.
+AfterPosting = Callable[[Any, dict[str, Any], str], None]
+
 
 def post(
     store: Store,
@@ -30,6 +35,7 @@ def post(
     at: datetime,
     restock: bool = True,
     first: Callable[[Any], None] | None = None,
+    after: Sequence[AfterPosting] = (),
 ) -> dict[str, Any]:
     """Commit `doc` (without receipt number and payments yet); returns it completed.
 
@@ -53,6 +59,8 @@ def post(
                 "INSERT INTO stock_moves (sku, quantity, kind, ref, at) VALUES (?, ?, ?, ?, ?)",
                 [(line["sku"], sign * line["quantity"], doc["kind"], doc["id"], at_text) for line in doc["lines"]],
             )
+        for effect in after:
+            effect(conn, doc, at_text)
         event.payload = doc
     doc["journal_seq"] = event.seq
     return doc

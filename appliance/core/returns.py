@@ -203,7 +203,7 @@ def post_void(till: Till, receipt: str, *, approver: Operator | None, reason: st
 
     return post(
         till.store, event_kind="sale.voided", doc=doc, payments=payments, tenders=till.tenders, at=now,
-        first=mark_voided,
+        first=mark_voided, after=till.after_posting,
     )
 
 
@@ -302,5 +302,5 @@ def _post_refund(till: Till, doc: dict, payments: list[Payment], *, restock: boo
     doc["rounding"] = sum(p.rounding for p in payments)
     return post(
         till.store, event_kind="sale.returned", doc=doc, payments=payments, tenders=till.tenders,
-        at=till.clock.now(), restock=restock, first=first,
+        at=till.clock.now(), restock=restock, first=first, after=till.after_posting,
     )

@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from appliance.config import Settings
-from appliance.core import discounts, members, promotions
+from appliance.core import discounts, loyalty, members, promotions, stock
 from appliance.core.basket import line_gross
 from appliance.core.catalog import Catalog
 from appliance.core.clock import Clock, business_day, iso
 from appliance.core.ids import uuid7
 from appliance.core.money import div_round_half_up, format_amount
 from appliance.core.operators import Operator, Operators, authorize
-from appliance.core.posting import post
+from appliance.core.posting import AfterPosting, post
 from appliance.core.discounts import check_limits
 from appliance.core.sale import Discount, Priced, Sale, SaleLine
 from appliance.core.shifts import Shifts
@@ -54,6 +54,8 @@ class Till:
             "stored_value": StoredValueTender(store.conn),
             **(extra_tenders or {}),
         }
+        # Stock and loyalty follow every posted document, in its transaction.
+        self.after_posting: tuple[AfterPosting, ...] = (stock.after_posting(settings), loyalty.after_posting(settings))
         self.operator: Operator | None = None
         # Grams from the scale for weighed goods scanned without a weight; the daemon sets it
         # (it waits for a stable weight and turns device errors into InputError).
@@ -365,7 +367,8 @@ class Till:
         if sum(p.amount for p in sale.payments) != doc["total"] + doc["rounding"]:
             raise DomainError("the payments do not add up to the total; remove them and take payment again")
         try:
-            doc = post(self.store, event_kind="sale.completed", doc=doc, payments=sale.payments, tenders=self.tenders, at=now)
+            doc = post(self.store, event_kind="sale.completed", doc=doc, payments=sale.payments, tenders=self.tenders,
+                       at=now, after=self.after_posting)
         except DomainError as exc:
             # Nothing was written. Which tender failed is in the message; the cashier hands
             # the others back and takes payment again from a clean state; card payments
@@ -400,7 +403,8 @@ class Till:
         now = self.clock.now()
         doc = self._document("cancel", now)
         doc["reason"] = reason
-        doc = post(self.store, event_kind="sale.cancelled", doc=doc, payments=[], tenders=self.tenders, at=now)
+        doc = post(self.store, event_kind="sale.cancelled", doc=doc, payments=[], tenders=self.tenders, at=now,
+                   after=self.after_posting)
         self.sale = None
         self._changed()
         return doc

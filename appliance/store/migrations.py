@@ -376,3 +376,17 @@ def _card_reversals(conn: sqlite3.Connection) -> None:
         ALTER TABLE host_queue ADD COLUMN sale_id TEXT NOT NULL DEFAULT ''
         """,
     )
+
+
+@migration(7)
+def _stock(conn: sqlite3.Connection) -> None:
+    from appliance.store import schema_stock
+
+    schema_stock.migrate(conn)
+
+
+@migration(8)
+def _loyalty(conn: sqlite3.Connection) -> None:
+    from appliance.store import schema_loyalty
+
+    schema_loyalty.migrate(conn)

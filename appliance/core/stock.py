@@ -1,0 +1,15 @@
+"""Stock: the ledger of moves, on-hand, cost, alerts and reorder points (being built for issue 6)."""
+
+from __future__ import annotations
+
+from appliance.config import Settings
+from appliance.core.posting import AfterPosting
+
+
+def after_posting(settings: Settings) -> AfterPosting:
+    """What a posted sale, return or void does to stock beyond its ledger rows (low-stock alerts)."""
+
+    def after(conn, doc, at) -> None:
+        return None
+
+    return after

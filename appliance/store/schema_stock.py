@@ -1,0 +1,9 @@
+"""Schema of the stock ledger (migration 7), being built for issue 6."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    return None
