@@ -9,8 +9,9 @@ STAMP      := $(VENV)/.installed
 # PC/SC headers (pyscard), libusb (pyusb printers and scanners).
 DEBS       := python3-venv python3-dev gcc libpcsclite-dev libusb-1.0-0
 # ... and those only the tests need: clang with libFuzzer (TLV fuzz run), pcscd with the
-# virtual reader driver (card readers, emulated cards), a CJK font (receipt images).
-TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei
+# virtual reader driver (card readers, emulated cards), a CJK font (receipt images),
+# systemd-analyze (the service unit is verified and its exposure rated).
+TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd
 NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
 FUZZ_SECONDS ?= 300
 
