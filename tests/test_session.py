@@ -33,15 +33,18 @@ def test_a_signed_in_till_starts_idle_and_a_scan_starts_the_sale(session):
     assert result.display[0] == "item" and result.display[-1] == "39.90"
 
 
-@pytest.mark.parametrize("state", list(State))
-@pytest.mark.parametrize("name", ALL_ACTIONS)
-def test_every_input_in_every_state_is_legal_or_refused_with_a_reason(session, state, name):
-    if name in LEGAL[state]:
-        return
-    session.state = state
-    result = session.handle(Action.of(name))
-    assert not result.ok and result.signal == "error" and result.message == REFUSALS[state]
-    assert session.state is state
+def test_every_input_in_every_state_is_legal_or_refused_with_a_reason(session):
+    refused = 0
+    for state in State:
+        for name in ALL_ACTIONS:
+            if name in LEGAL[state]:
+                continue
+            session.state = state
+            result = session.handle(Action.of(name))
+            assert not result.ok and result.signal == "error", (state, name)
+            assert result.message == REFUSALS[state] and session.state is state, (state, name)
+            refused += 1
+    assert refused > 100  # most inputs are illegal somewhere: each was tried
 
 
 def test_a_locked_till_only_takes_a_sign_in(till):
