@@ -39,9 +39,11 @@ fuzz: setup test-system
 	$(BIN)/python native/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/sale.py
 	$(BIN)/python bench/native.py
 	$(BIN)/python bench/card.py
+	$(BIN)/python bench/reports.py
 
 setup: $(STAMP)
 

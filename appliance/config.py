@@ -300,6 +300,103 @@ class Payments:
                          "that unwraps pin_key.", _text())
 
 
+def _percent_between(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        bp = _percent(value)
+        if not low <= bp <= high:
+            raise ValueError(f"must be between {format_percent(low)} and {format_percent(high)}, not {value!r}")
+        return bp
+
+    return check
+
+
+@dataclass(frozen=True)
+class Stock:
+    negative: str = _key("warn", '"warn": a sale of an item with no stock goes on and the operator is told; '
+                         '"refuse": scanning it is refused, naming the product and its on-hand.', _choice("warn", "refuse"))
+    history_days: int = _key(56, "Days of sales the learned reorder points look back on (whole weeks suit the "
+                             "weekday factors).", _integer(7, 365))
+    alpha: int = _key(3000, "Smoothing weight of the newest day in the learned daily demand (higher: quicker to follow "
+                      "a change, more nervous).", _percent_between(100, 10000), format_percent)
+    service_level: int = _key(9500, "Chance of not running out during a supplier's lead time that the safety stock "
+                              "aims for (50% to 99.9%).", _percent_between(5000, 9990), format_percent)
+    default_lead_days: int = _key(3, "Lead time of a new supplier when none is given (days).", _integer(0, 365))
+
+
+def _multipliers(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a table of category = percent, like { snacks = 200, tobacco = 0 }")
+    return {str(name): _integer(0, 1000)(percent) for name, percent in value.items()}
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ValueError('must be a list of names, like ["6900000000014"]')
+    return tuple(value)
+
+
+def _iso_day(value: Any, what: str) -> str:
+    import datetime as _dt
+
+    try:
+        return _dt.date.fromisoformat(_text(10)(value)).isoformat()
+    except ValueError:
+        raise ValueError(f"{what} {value!r} must be a date like 2026-12-24") from None
+
+
+def _campaigns(value: Any) -> tuple[tuple[str, str, int], ...]:
+    """[{from, to, multiplier}]: points multiplied (percent) on business days from..to inclusive."""
+    if not isinstance(value, list):
+        raise ValueError('must be a list like [{ from = "2026-12-01", to = "2026-12-24", multiplier = 200 }]')
+    campaigns = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"from", "to", "multiplier"}:
+            raise ValueError("each campaign is a table with from, to and multiplier")
+        start, end = _iso_day(item["from"], "from"), _iso_day(item["to"], "to")
+        if end < start:
+            raise ValueError(f"campaign from {start} ends before it starts ({end})")
+        campaigns.append((start, end, _integer(100, 1000)(item["multiplier"])))
+    return tuple(campaigns)
+
+
+def _tiers(value: Any) -> tuple[tuple[str, int, int], ...]:
+    """[{name, threshold, discount}] by rising threshold: the member's tier is the highest reached."""
+    if not isinstance(value, list):
+        raise ValueError('must be a list like [{ name = "gold", threshold = 500000, discount = "5%" }]')
+    tiers = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"name", "threshold", "discount"}:
+            raise ValueError("each tier is a table with name, threshold and discount")
+        name = _pattern(r"[a-z][a-z0-9_]{0,15}", "a tier name is lowercase letters, digits or _")(item["name"])
+        tiers.append((name, _integer(0, 10**10)(item["threshold"]), _percent(item["discount"])))
+    if [t[1] for t in tiers] != sorted({t[1] for t in tiers}):
+        raise ValueError("tiers must be listed by rising threshold, each threshold different")
+    return tuple(tiers)
+
+
+@dataclass(frozen=True)
+class Loyalty:
+    earn_per_unit: int = _key(1, "Points earned per 1.00 paid (stored value and points tenders earn none); "
+                              "0 turns earning off.", _integer(0, 1000))
+    category_multipliers: dict = _key({}, "Points multiplier per category in percent, like { snacks = 200 }; "
+                                      "0 excludes the category.", _multipliers)
+    excluded_skus: tuple = _key((), "SKUs that never earn points (tobacco, gift cards).", _names, show=list)
+    promotion_bonus: int = _key(100, "Points multiplier (percent) for lines sold on a promotion.", _integer(0, 1000))
+    campaigns: tuple = _key((), "Bonus points periods: a list of { from, to, multiplier } (business days, percent).",
+                            _campaigns, lambda items: [{"from": a, "to": b, "multiplier": m} for a, b, m in items])
+    redeem_rate: int = _key(100, "Points that pay 1.00 when points are used as a tender.", _integer(1, 100000))
+    redeem_min: int = _key(100, "Fewest points a member may use at once.", _integer(1, 10**7))
+    expiry_months: int = _key(12, "Points expire this many months after they were earned (oldest spent first); "
+                              "0: never.", _integer(0, 120))
+    tier_basis: str = _key("spend", '"spend" (money, minor units) or "points" (earned) over the last 12 months '
+                           "decides the tier.", _choice("spend", "points"))
+    tiers: tuple = _key((), "Tiers by rising threshold: a list of { name, threshold, discount }; the discount is "
+                        "taken off items not on another promotion.", _tiers,
+                        lambda items: [{"name": n, "threshold": t, "discount": format_percent(d)} for n, t, d in items])
+    card_prefix: str = _key("M", "First letters of the member card codes this till issues.",
+                            _pattern(r"[A-Z]{1,3}", "must be 1-3 capital letters"))
+
+
 @dataclass(frozen=True)
 class DeviceSpec:
     """One `[devices.NAME]` table: which device, at which address, and whether the till needs it."""
@@ -376,6 +473,8 @@ class Settings:
     paths: Paths = field(default_factory=Paths)
     store: Store = field(default_factory=Store)
     payments: Payments = field(default_factory=Payments)
+    stock: Stock = field(default_factory=Stock)
+    loyalty: Loyalty = field(default_factory=Loyalty)
     devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)

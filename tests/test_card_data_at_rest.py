@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cli.common import receipt_context
+from appliance.display.receipt import receipt_context
 from appliance.core import card_batch, host_queue
 from appliance.core.clock import ManualClock
 from appliance.core.returns import post_void, return_with_receipt

@@ -353,7 +353,7 @@ def test_card_payments_need_an_acquirer(settings, store, clock, counter):
 
 
 def test_the_receipt_shows_the_card_lines_and_no_more_of_the_card(tmp_path, store, clock, bank, counter):
-    from appliance.cli.common import receipt_context
+    from appliance.display.receipt import receipt_context
     from appliance.display.receipt import receipt
 
     settings = make_settings(tmp_path, payments={"tips": "prompt"})

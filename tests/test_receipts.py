@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cli.common import receipt_context
 from appliance.cli.demo import label
 from appliance.core import members, vouchers
 from appliance.core.returns import post_void, return_with_receipt
 from appliance.display.document import render_text
-from appliance.display.receipt import receipt
+from appliance.display.receipt import receipt, receipt_context
 from appliance.display.report import shift_report
 from appliance.display.text import width
 from tests.conftest import CHIPS, COLA, MILK, RICE, SPRITE

@@ -12,14 +12,13 @@ from typing import Any, Iterator, Sequence
 
 from appliance import config
 from appliance.config import Settings
-from appliance.core import card, members
 from appliance.core.clock import Clock, SystemClock
 from appliance.core.money import parse_amount, parse_quantity
 from appliance.core.operators import Operator
 from appliance.core.till import Till
 from appliance.display.document import Element, framed, render_text
-from appliance.display.receipt import ReceiptContext, receipt
-from appliance.errors import AuthenticationFailed, ConfigError, InputError, NotFound, StoreError
+from appliance.display.receipt import receipt, receipt_context
+from appliance.errors import AuthenticationFailed, ConfigError, InputError, StoreError
 from appliance.store.db import Store
 
 PAPER = {32: "58 mm", 42: "80 mm", 48: "80 mm"}
@@ -74,26 +73,6 @@ def approver(till: Till, code: str | None) -> Operator | None:
 
 def money(text: str, settings: Settings, what: str = "amount") -> int:
     return parse_amount(text, settings.currency.exponent, what=what)
-
-
-def receipt_context(till: Till, doc: dict[str, Any], original_receipt: str = "") -> ReceiptContext:
-    conn = till.store.conn
-    try:
-        operator_name = till.operators.get(doc["operator"]).name
-    except NotFound:
-        operator_name = ""
-    name = phone = ""
-    balance = None
-    if doc.get("member_id"):
-        try:
-            member = members.find(conn, doc["member_id"])
-            name, phone = member.name, member.phone
-            if any(p["kind"] == "stored_value" for p in doc["payments"]):
-                balance = members.balance(conn, member.id)
-        except NotFound:
-            pass
-    cards = card.receipt_details(conn, [p["reference"] for p in doc["payments"] if p["kind"] == "card"])
-    return ReceiptContext(operator_name, name, phone, original_receipt, balance, cards)
 
 
 def paper(elements: Sequence[Element], widths: Sequence[int]) -> str:

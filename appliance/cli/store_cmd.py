@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from appliance.cli.common import open_store, settings_from
+from appliance.core import stock_ledger
 from appliance.store import integrity, journal
 from appliance.errors import StoreError
 
@@ -31,6 +32,9 @@ def check_db(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     with open_store(settings, must_exist=True) as store:
         report = integrity.check(store.conn)
+        stock = stock_ledger.check(store.conn)  # the store cannot import core: the stock ledger's check joins here
+        report.lines += stock.lines
+        report.problems += stock.problems
     for line in report.lines:
         print(line)
     if report.problems:

@@ -41,6 +41,16 @@ PERMISSIONS = {
     "operator.unlock": "supervisor",
     "operator.manage": "manager",
     "catalog.import": "manager",
+    "stock.receive": "cashier",
+    "stock.count": "cashier",
+    "stock.adjust": "supervisor",
+    "stock.manage": "manager",
+    "member.edit": "cashier",
+    "member.top_up": "cashier",
+    "points.adjust": "supervisor",
+    "coupon.issue": "supervisor",
+    "member.export": "manager",
+    "member.erase": "manager",
 }
 
 # scrypt cost: about 16 MiB and tens of milliseconds per check on a Pi 4 class board.

@@ -48,7 +48,7 @@ class Result:
     state: State
     message: str = ""  # for the operator: what happened, or why not and what to do
     signal: str = "ok"  # "ok" (short beep, green), "error" (long beep, red), "attention" (amber: waiting)
-    display: tuple[str, ...] = ()  # customer display event: ("item", name, amount, total), ("total", due), ...
+    display: tuple[Any, ...] = ()  # customer display event: ("item", name, amount, total), ("total", due), ...
     document: dict[str, Any] | None = None  # a completed sale, return or cancel: to print
 
 
@@ -142,15 +142,15 @@ class Session:
         line = self.till.scan(code, quantity)
         if self.state in (State.IDLE, State.RECEIPT):
             self._enter(State.IN_SALE)
-        total = self.till.priced().total
-        money = self._money
-        return Result(True, self.state, f"{line.name} {money(line.unit_price)}",
-                      display=("item", line.name, money(self.till.priced().lines[-1].result.amount), money(total)))
+        priced = self.till.priced()
+        amount = next(p.result.amount for p in priced.lines if p.line.line_no == line.line_no)
+        return Result(True, self.state, f"{line.name} {self._money(line.unit_price)}",
+                      display=("item", line.name, amount, priced.total))
 
     def _quantity(self, line_no: int, quantity: int) -> Result:
         self.till.set_quantity(line_no, quantity)
         return Result(True, self.state, f"line {line_no}: quantity {quantity / 1000:g}",
-                      display=("total", self._money(self.till.priced().total)))
+                      display=("total", self.till.priced().total))
 
     def _void_line(self, line_no: int | None = None) -> Result:
         sale = self.till.sale
@@ -158,19 +158,19 @@ class Session:
             raise DomainError("there is no line to void")
         number = line_no if line_no is not None else sale.lines[-1].line_no
         self.till.void_line(number)
-        return Result(True, self.state, f"line {number} voided", display=("total", self._money(self.till.priced().total)))
+        return Result(True, self.state, f"line {number} voided", display=("total", self.till.priced().total))
 
     def _override_price(self, line_no: int, price: int, reason: str, approver: Any = None) -> Result:
         self.till.override_price(line_no, price, reason, approver)
         return Result(True, self.state, f"line {line_no} now {self._money(price)}",
-                      display=("total", self._money(self.till.priced().total)))
+                      display=("total", self.till.priced().total))
 
     def _discount(self, discount: Any, line_no: int | None = None, approver: Any = None) -> Result:
         if line_no is None:
             self.till.discount_basket(discount, approver)
         else:
             self.till.discount_line(line_no, discount, approver)
-        return Result(True, self.state, "discount given", display=("total", self._money(self.till.priced().total)))
+        return Result(True, self.state, "discount given", display=("total", self.till.priced().total))
 
     def _member(self, key: str) -> Result:
         member = self.till.attach_member(key)
@@ -182,8 +182,8 @@ class Session:
         if self.till.sale is None or not self.till.sale.lines:
             raise DomainError("the sale has no items yet")
         self._enter(State.TENDERING)
-        due = self._money(self.till.remaining())
-        return Result(True, self.state, f"to pay {due}", display=("total", due))
+        due = self.till.remaining()
+        return Result(True, self.state, f"to pay {self._money(due)}", display=("total", due))
 
     def _suspend(self, label: str = "") -> Result:
         sale_id = self.till.suspend(label)
@@ -193,7 +193,7 @@ class Session:
     def _resume(self, sale_id: str) -> Result:
         self.till.resume(sale_id)
         self._enter(State.IN_SALE)
-        return Result(True, self.state, "sale resumed", display=("total", self._money(self.till.priced().total)))
+        return Result(True, self.state, "sale resumed", display=("total", self.till.priced().total))
 
     def _cancel(self, reason: str = "") -> Result:
         doc = self.till.cancel(reason)
@@ -211,12 +211,13 @@ class Session:
             if self.state is State.CARD:
                 self._enter(State.TENDERING)
         if doc is None:
-            due = self._money(self.till.remaining())
-            return Result(True, self.state, f"still to pay {due}", display=("paid", due))
+            due = self.till.remaining()
+            paid = sum(p.amount for p in self.till.sale.payments) if self.till.sale else 0
+            return Result(True, self.state, f"still to pay {self._money(due)}", display=("paid", paid, due))
         self._enter(State.RECEIPT)
         change = doc["change"]
         return Result(True, self.state, f"change {self._money(change)}" if change else "paid",
-                      display=("change", self._money(change)) if change else ("thanks",), document=doc)
+                      display=("change", change) if change else ("thanks",), document=doc)
 
     def _remove_payment(self, index: int) -> Result:
         self.till.remove_payment(index)
@@ -273,9 +274,14 @@ class KeyEntry:
         self.exponent = exponent
         self.entry = ""
         self.quantity: int | None = None
+        self.code = ""  # an operator or supervisor code typed before its PIN
 
-    def press(self, key: str) -> Action | None:
-        """The action a key completes, or None while an entry is being typed."""
+    def press(self, key: str, state: State | None = None) -> Action | None:
+        """The action a key completes, or None while an entry is being typed.
+
+        Locked, and during a supervisor override, the keypad takes a code, ENTER, the
+        PIN, ENTER: the sign-in or the approval.
+        """
         if key.isdigit() or key == ".":
             if len(self.entry) >= 24:
                 raise InputError("the entry is too long: press CLEAR and type it again")
@@ -283,8 +289,16 @@ class KeyEntry:
             return None
         entry, self.entry = self.entry, ""
         if key == "CLEAR":
-            self.quantity = None
+            self.quantity, self.code = None, ""
             return Action.of("back") if not entry else None
+        if state in (State.LOCKED, State.OVERRIDE) and key == "ENTER":
+            if not self.code:
+                if not entry:
+                    raise InputError("type the operator code, then ENTER")
+                self.code = entry
+                return None
+            code, self.code = self.code, ""
+            return Action.of("sign_in" if state is State.LOCKED else "approve", code=code, pin=entry)
         if key == "QTY":
             self.quantity = self._number(entry, 3, "quantity")
             return None

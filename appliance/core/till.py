@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from appliance.config import Settings
-from appliance.core import discounts, loyalty, members, promotions, stock
+from appliance.core import coupons, discounts, loyalty, members, points, promotions, stock, tiers
 from appliance.core.basket import line_gross
 from appliance.core.catalog import Catalog
 from appliance.core.clock import Clock, business_day, iso
@@ -52,11 +52,14 @@ class Till:
             "cash": self.cash,
             "voucher": VoucherTender(store.conn),
             "stored_value": StoredValueTender(store.conn),
+            "points": points.PointsTender(store.conn, settings),
             **(extra_tenders or {}),
         }
         # Stock and loyalty follow every posted document, in its transaction.
         self.after_posting: tuple[AfterPosting, ...] = (stock.after_posting(settings), loyalty.after_posting(settings))
+        self.tier_pricing = tiers.TierPricing(store.conn, settings)  # member prices and tier discounts
         self.operator: Operator | None = None
+        self.notices: list[str] = []  # warnings for the operator from the last scan (stock running out)
         # Grams from the scale for weighed goods scanned without a weight; the daemon sets it
         # (it waits for a stable weight and turns device errors into InputError).
         self.weigher: Callable[[], int] | None = None
@@ -147,6 +150,8 @@ class Till:
             qty = 1000  # the label carries the line's price
         self.check_quantity(qty, "kg" if found.price is not None else product.unit, product.name)
         rate = self.settings.tax_rate(product.tax_class)
+        # [stock] negative: "refuse" raises here, before the sale changes; "warn" leaves what to tell the operator.
+        self.notices = stock.scan_notice(self.store.conn, self.settings, product, qty, self.sale.lines if self.sale else ())
         if self.sale is None:
             now = self.clock.now()
             self.sale = Sale(id=uuid7(now), started_at=now, operator=operator.code)
@@ -270,10 +275,26 @@ class Till:
             sale.member_id, sale.member_name = member.id, member.name
         return member
 
+    def apply_coupon(self, code: str) -> coupons.Coupon:
+        """A scanned coupon becomes the basket discount; it is marked used when the sale posts."""
+        sale = self._require_sale()
+        coupon = coupons.find(self.store.conn, code)
+        today = business_day(self.clock.now(), self.settings.time.zone, self.settings.time.cutover_hour)
+        basket = sum(p.result.gross - p.result.discount for p in self.priced().lines)
+        coupons.check_usable(coupon, sale.member_id, today, basket, self.settings.currency.exponent)
+        if sale.basket_discount is not None:
+            raise DomainError("the basket already has a discount or coupon; only one applies")
+        with self._change("apply a coupon") as sale:
+            sale.basket_discount = coupons.as_discount(coupon)
+        return coupon
+
     def priced(self) -> Priced:
         sale = self._require_sale()
         if self._priced is None:
-            self._priced = sale.price(self.promotions, mode=self.settings.tax.mode, rounding=self.settings.tax.rounding)
+            promos = self.tier_pricing.promotions(
+                self.promotions, sale.id, sale.member_id, (l.category for l in sale.lines), self.clock.now()
+            )
+            self._priced = sale.price(promos, mode=self.settings.tax.mode, rounding=self.settings.tax.rounding)
         return self._priced
 
     @staticmethod
@@ -348,6 +369,7 @@ class Till:
             "id": sale.id, "receipt_no": "", "kind": kind, "original_id": None, "shift_id": self._shift_id,
             "device": self.device, "operator": sale.operator,
             "approved_by": sale.approved_by, "member_id": sale.member_id,
+            "coupon": coupons.code_of(sale.basket_discount),
             "business_day": business_day(at, self.settings.time.zone, self.settings.time.cutover_hour).isoformat(),
             "started_at": iso(sale.started_at), "completed_at": iso(at),
             "subtotal": totals.subtotal, "discount": totals.discount, "tax": totals.tax, "total": totals.total,

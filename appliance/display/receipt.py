@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from appliance.config import Settings
+from appliance.core import card, members
 from appliance.core.clock import local
 from appliance.core.money import format_amount, format_percent, format_quantity
+from appliance.core.till import Till
 from appliance.display.document import Barcode, Blank, Element, Pair, Qr, Rule, Text
+from appliance.errors import NotFound
 
 TITLES = {"sale": "销售 SALE", "return": "退货 RETURN", "void": "作废 VOID", "cancel": "取消 CANCELLED"}
 TENDERS = {
@@ -22,6 +25,7 @@ TENDERS = {
     "stored_value": "储值 Stored value",
     "card": "银行卡 Card",
     "wallet": "钱包 Wallet",
+    "points": "积分抵扣 Points",
 }
 
 
@@ -97,6 +101,11 @@ def receipt(doc: dict[str, Any], settings: Settings, ctx: ReceiptContext = Recei
         out.append(Pair("本单节省 You saved", money(savings), bold=True))
     items = sum(l["quantity"] // 1000 if l["unit"] == "piece" else 1 for l in doc["lines"])
     out.append(Text(f"件数 Items {items}"))
+    points = doc.get("loyalty")  # set when the document was posted (appliance.core.loyalty)
+    if points:
+        change = points.get("earned", 0) - points.get("taken_back", 0) + points.get("given_back", 0)
+        out.append(Pair("积分 Points", f"{change:+d}"))
+        out.append(Pair("积分余额 Points balance", str(points["balance"])))
     if doc.get("reason"):
         out.append(Text(f"原因 Reason: {doc['reason']}"))
     if doc.get("line_voids"):
@@ -179,3 +188,24 @@ def _tax_table(doc: dict[str, Any], money) -> list[Element]:
     for t in doc["taxes"]:
         rows.append(Pair(f"{format_percent(t['rate']):>8}  {money(t['net']):>10}", money(t["tax"])))
     return rows
+
+
+def receipt_context(till: Till, doc: dict[str, Any], original_receipt: str = "") -> ReceiptContext:
+    """Looks up the names and balances a document refers to by code (operator, member, card details)."""
+    conn = till.store.conn
+    try:
+        operator_name = till.operators.get(doc["operator"]).name
+    except NotFound:
+        operator_name = ""
+    name = phone = ""
+    balance = None
+    if doc.get("member_id"):
+        try:
+            member = members.find(conn, doc["member_id"])
+            name, phone = member.name, member.phone
+            if any(p["kind"] == "stored_value" for p in doc["payments"]):
+                balance = members.balance(conn, member.id)
+        except NotFound:
+            pass
+    cards = card.receipt_details(conn, [p["reference"] for p in doc["payments"] if p["kind"] == "card"])
+    return ReceiptContext(operator_name, name, phone, original_receipt, balance, cards)

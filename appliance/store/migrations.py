@@ -390,3 +390,10 @@ def _loyalty(conn: sqlite3.Connection) -> None:
     from appliance.store import schema_loyalty
 
     schema_loyalty.migrate(conn)
+
+
+@migration(9)
+def _reports(conn: sqlite3.Connection) -> None:
+    from appliance.store import schema_reports
+
+    schema_reports.migrate(conn)
