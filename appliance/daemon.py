@@ -1,0 +1,259 @@
+"""The composition root: devices from the configuration, the till, the session, the loop. It knows everything.
+
+One asyncio loop owns the flow. Device threads (hal) put events on the loop's queue;
+the loop turns each into a session Action and runs it on one worker thread, so the
+store has one writer and a card payment (which blocks on the customer) never stops the
+loop: while it runs, card, PIN and key events go to the PIN pad, and scans are refused
+with a message. After each action the loop shows the customer display frame, beeps and
+lights by the result, queues documents for the printer, and reports to systemd: READY
+once selling is possible, WATCHDOG from the loop itself (a hung loop is restarted),
+STATUS when devices change, STOPPING on SIGTERM after the current action finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from appliance.config import Settings
+from appliance.core import card_setup, host_queue
+from appliance.core.clock import Clock, SystemClock
+from appliance.core.session import Action, KeyEntry, Result, Session, State
+from appliance.core.till import Till
+from appliance.display import customer
+from appliance.display.escpos import to_escpos
+from appliance.display.receipt import receipt, receipt_context
+from appliance.errors import ApplianceError
+from appliance.hal.errors import HalError
+from appliance.hal.events import (CardInserted, DeviceOffline, DeviceOnline, Event, KeyPressed, PinEntered,
+                                  Scanned, Swiped)
+from appliance.hal.manager import DeviceManager, asyncio_emitter
+from appliance.hal.print_queue import PrintQueue
+from appliance.pinpad import DevicePinPad
+from appliance.sdnotify import Notifier
+from appliance.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, notifier: Notifier | None = None,
+                 manager_factory: Callable[..., DeviceManager] = DeviceManager):
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.notifier = notifier or Notifier()
+        self.store = Store(settings.database_path, synchronous=settings.store.synchronous, checkpoint="idle")
+        self.data_dir = Path(settings.database_path).parent
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.events: "asyncio.Queue[Event]" = asyncio.Queue()
+        self.manager = manager_factory(
+            [(spec.name, spec.kind, spec.address, spec.required) for spec in settings.devices],
+            self._emit)
+        self.pinpad = DevicePinPad(
+            show=self.show, reader=lambda: self._device("card_reader"), keypad=lambda: self._device("keypad"),
+            exponent=settings.currency.exponent, columns=self._display_columns(), chinese=self._display_chinese(),
+            tip_percentages=settings.payments.tip_percentages if settings.payments.tips == "prompt" else ())
+        extra = {"card": card_setup.card_tender(settings, self.store, self.pinpad, self.clock)} \
+            if settings.payments.host else {}
+        self.till = Till(settings, self.store, self.clock, extra_tenders=extra)
+        self.session = Session(self.till, on_change=self._state_changed)
+        self.keys = KeyEntry(settings.currency.exponent)
+        self.prints = PrintQueue(self.data_dir / "print")
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="till")
+        self.results: list[Callable[[Result], None]] = []  # the operator console subscribes here
+        self._stopping = asyncio.Event()
+        self._busy = False
+
+    # --- lifecycle
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(sig, self._stopping.set)
+        self.manager.start()
+        self.manager.watch_hotplug()
+        self.show(customer.welcome(self.settings.shop.name, self._display_columns(), self._display_chinese()))
+        await self._on_worker(self._pump_prints)
+        self.notifier.ready(self._status())
+        tasks = [asyncio.create_task(self._dispatch_events()), asyncio.create_task(self._watchdog()),
+                 asyncio.create_task(self._drain_host_queue())]
+        await self._stopping.wait()
+        self.notifier.stopping("finishing the current action")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.worker.shutdown(wait=True)  # the action in progress (a commit) completes
+        self.manager.stop()
+        self.store.close()
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._stopping.set)
+
+    def _emit(self, event: Event) -> None:
+        if self.loop is None:
+            return  # events before the loop runs (a device opened at start-up) carry nothing to act on
+        asyncio_emitter(self.loop, self.events)(event)
+
+    # --- events to actions
+
+    async def _dispatch_events(self) -> None:
+        # Each event is handled in its own task: an action waiting on the worker (a card
+        # payment waits for the customer) must not keep the loop from routing the card,
+        # PIN and key events that payment is waiting for. The one worker keeps actions in order.
+        handling: set[asyncio.Task] = set()
+        while True:
+            event = await self.events.get()
+            task = asyncio.create_task(self._handle_safely(event))
+            handling.add(task)
+            task.add_done_callback(handling.discard)
+
+    async def _handle_safely(self, event: Event) -> None:
+        try:
+            await self.handle_event(event)
+        except Exception:  # one bad event must never take the till down
+            log.exception("event %r could not be handled", type(event).__name__)
+
+    async def handle_event(self, event: Event) -> Result | None:
+        if isinstance(event, (DeviceOnline, DeviceOffline)):
+            self.notifier.status(self._status())
+            return None
+        if self.pinpad.offer(event):
+            return None
+        if isinstance(event, PinEntered):
+            return None  # a PIN nobody asked for: dropped, never stored
+        if self._busy or self.session.state is State.CARD:
+            return self._publish(Result(False, self.session.state, "a card payment is in progress: wait for it",
+                                        "error"))
+        action = self._action_for(event)
+        if action is None:
+            return None
+        return await self.perform(action)
+
+    def _action_for(self, event: Event) -> Action | None:
+        if isinstance(event, Scanned):
+            quantity, self.keys.quantity = self.keys.quantity, None
+            return Action.of("scan", code=event.code, quantity=quantity)
+        if isinstance(event, KeyPressed):
+            try:
+                return self.keys.press(event.key, self.session.state)
+            except ApplianceError as exc:
+                self._publish(Result(False, self.session.state, exc.message, "error"))
+                return None
+        if isinstance(event, (CardInserted, Swiped)) and self.session.state in (State.IN_SALE, State.TENDERING):
+            self.pinpad.preload(event)  # the customer did not wait for the cashier: pay what is due by card
+            return Action.of("tender", kind="card")
+        return None
+
+    async def perform(self, action: Action) -> Result:
+        """Run one action on the worker (the store's one writer) and show its result."""
+        self._busy = action.name == "tender" and action.args.get("kind") == "card"
+        try:
+            result = await self._on_worker(lambda: self.session.handle(action))
+        finally:
+            self._busy = False
+        if result.document is not None and "receipt_no" in result.document:
+            await self._on_worker(lambda: self._print(result.document))
+        return self._publish(result)
+
+    # --- outputs
+
+    def _publish(self, result: Result) -> Result:
+        self._signal(result.signal)
+        frame = self._frame(result.display)
+        if frame:
+            self.show(frame)
+        if result.message:
+            log.info("%s: %s", result.state.value, result.message)
+        for listener in self.results:
+            listener(result)
+        return result
+
+    def _frame(self, display: tuple[Any, ...]) -> tuple[str, ...] | None:
+        if not display:
+            return None
+        columns, chinese, exp = self._display_columns(), self._display_chinese(), self.settings.currency.exponent
+        kind, *values = display
+        frames = {
+            "item": lambda: customer.item(values[0], values[1], values[2], exp, columns, chinese),
+            "total": lambda: customer.total(values[0], exp, columns, chinese),
+            "paid": lambda: customer.paid(values[0], values[1], exp, columns, chinese),
+            "change": lambda: customer.change(values[0], exp, columns, chinese),
+            "thanks": lambda: customer.thanks(columns, chinese),
+        }
+        return frames.get(kind, lambda: customer.welcome(self.settings.shop.name, columns, chinese))()
+
+    def show(self, frame: tuple[str, ...]) -> None:
+        self._use("display", lambda display: display.show(frame))
+
+    def _signal(self, pattern: str) -> None:
+        self._use("indicator", lambda indicator: indicator.signal(pattern))
+
+    def _print(self, doc: dict[str, Any]) -> None:
+        elements = receipt(doc, self.settings, receipt_context(self.till, doc))
+        printer = self._device("printer")
+        columns = getattr(printer, "columns", self.settings.receipt.width)
+        data = to_escpos(elements, columns=columns, dots=getattr(printer, "dots", 576),
+                         chinese=getattr(printer, "chinese", True))
+        self.prints.submit(doc["receipt_no"], data)
+        self._pump_prints()
+
+    def _pump_prints(self) -> None:
+        state = self.manager.first("printer")
+        if state is not None:
+            try:
+                self.manager.use(state.name, self.prints.pump)
+            except HalError as exc:
+                log.warning("receipt waits in the print queue: %s", exc)
+
+    # --- background duties
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval or 5.0
+        while True:
+            self.notifier.watchdog()  # sent by the loop itself: a loop that hangs stops sending
+            await asyncio.sleep(interval)
+
+    async def _drain_host_queue(self) -> None:
+        tender = self.till.tenders.get("card")
+        acquirer = getattr(tender, "acquirer", None)
+        while acquirer is not None:
+            await asyncio.sleep(30)
+            if not self._busy:
+                await self._on_worker(lambda: host_queue.drain(self.store, acquirer, now=self.clock.now()))
+
+    # --- helpers
+
+    async def _on_worker(self, call: Callable[[], Any]) -> Any:
+        assert self.loop is not None
+        return await self.loop.run_in_executor(self.worker, call)
+
+    def _state_changed(self, state: State) -> None:
+        self._signal("attention" if state in (State.CARD, State.OVERRIDE) else "idle" if state is State.LOCKED else "ok")
+
+    def _device(self, kind: str) -> Any:
+        state = self.manager.first(kind)
+        return state.device if state is not None else None
+
+    def _use(self, kind: str, action: Callable[[Any], Any]) -> None:
+        state = self.manager.first(kind)
+        if state is None:
+            return
+        try:
+            self.manager.use(state.name, action)
+        except HalError as exc:
+            log.warning("%s: %s", kind, exc)
+
+    def _display_columns(self) -> int:
+        return getattr(self._device("display"), "columns", 20)
+
+    def _display_chinese(self) -> bool:
+        return bool(getattr(self._device("display"), "chinese", False))
+
+    def _status(self) -> str:
+        missing = [state.name for state in self.manager.missing_required()]
+        return f"selling; missing: {', '.join(missing)}" if missing else "selling"
