@@ -22,6 +22,7 @@ from typing import Any, Callable
 from appliance.config import Settings
 from appliance.core import card_setup, host_queue
 from appliance.core.clock import Clock, SystemClock
+from appliance.core.sale_snapshot import SaleSnapshot
 from appliance.core.session import Action, KeyEntry, Result, Session, State
 from appliance.core.till import Till
 from appliance.display import customer
@@ -60,6 +61,8 @@ class Daemon:
         extra = {"card": card_setup.card_tender(settings, self.store, self.pinpad, self.clock)} \
             if settings.payments.host else {}
         self.till = Till(settings, self.store, self.clock, extra_tenders=extra)
+        self.snapshot = SaleSnapshot(self.data_dir)
+        self.till.on_change = self._keep_snapshot
         self.session = Session(self.till, on_change=self._state_changed)
         self.keys = KeyEntry(settings.currency.exponent)
         self.prints = PrintQueue(self.data_dir / "print")
@@ -77,7 +80,10 @@ class Daemon:
         self.manager.start()
         self.manager.watch_hotplug()
         self.show(customer.welcome(self.settings.shop.name, self._display_columns(), self._display_chinese()))
-        await self._on_worker(self._pump_prints)
+        await self._on_worker(self._pump_prints)  # a receipt the power cut off prints now
+        restored = await self._on_worker(lambda: self.snapshot.restore(self.till))
+        if restored is not None:
+            self._publish(Result(True, self.session.state, restored.message(), "attention"), output=True)
         self.notifier.ready(self._status())
         tasks = [asyncio.create_task(self._dispatch_events()), asyncio.create_task(self._watchdog()),
                  asyncio.create_task(self._drain_host_queue())]
@@ -128,7 +134,7 @@ class Daemon:
             return None  # a PIN nobody asked for: dropped, never stored
         if self._busy or self.session.state is State.CARD:
             return self._publish(Result(False, self.session.state, "a card payment is in progress: wait for it",
-                                        "error"))
+                                        "error"), output=True)
         action = self._action_for(event)
         if action is None:
             return None
@@ -142,7 +148,7 @@ class Daemon:
             try:
                 return self.keys.press(event.key, self.session.state)
             except ApplianceError as exc:
-                self._publish(Result(False, self.session.state, exc.message, "error"))
+                self._publish(Result(False, self.session.state, exc.message, "error"), output=True)
                 return None
         if isinstance(event, (CardInserted, Swiped)) and self.session.state in (State.IN_SALE, State.TENDERING):
             self.pinpad.preload(event)  # the customer did not wait for the cashier: pay what is due by card
@@ -150,23 +156,35 @@ class Daemon:
         return None
 
     async def perform(self, action: Action) -> Result:
-        """Run one action on the worker (the store's one writer) and show its result."""
+        """Run one action on the worker (the store's one writer), show and print its result there, tell listeners."""
         self._busy = action.name == "tender" and action.args.get("kind") == "card"
         try:
-            result = await self._on_worker(lambda: self.session.handle(action))
+            result = await self._on_worker(lambda: self._act(action))
         finally:
             self._busy = False
-        if result.document is not None and "receipt_no" in result.document:
-            await self._on_worker(lambda: self._print(result.document))
         return self._publish(result)
+
+    def _act(self, action: Action) -> Result:
+        # On the worker: outputs happen in the order of the actions, after what the action itself
+        # showed (the PIN pad's prompts during a card payment).
+        result = self.session.handle(action)
+        self._output(result)
+        if result.document is not None and "receipt_no" in result.document:
+            self._print(result.document)
+        return result
 
     # --- outputs
 
-    def _publish(self, result: Result) -> Result:
+    def _output(self, result: Result) -> None:
         self._signal(result.signal)
         frame = self._frame(result.display)
         if frame:
             self.show(frame)
+
+    def _publish(self, result: Result, *, output: bool = False) -> Result:
+        """Tell the console and the log; `output` also beeps and shows (for refusals made on the loop)."""
+        if output:
+            self._output(result)
         if result.message:
             log.info("%s: %s", result.state.value, result.message)
         for listener in self.results:
@@ -227,6 +245,12 @@ class Daemon:
                 await self._on_worker(lambda: host_queue.drain(self.store, acquirer, now=self.clock.now()))
 
     # --- helpers
+
+    def _keep_snapshot(self, till: Till) -> None:
+        try:
+            self.snapshot.save(till)
+        except OSError as exc:  # selling goes on; only the crash recovery of this sale is at risk
+            log.error("cannot keep the sale in progress on disk (%s): a power cut would lose it", exc)
 
     async def _on_worker(self, call: Callable[[], Any]) -> Any:
         assert self.loop is not None

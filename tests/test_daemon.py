@@ -148,3 +148,38 @@ def test_a_card_sale_through_the_simulated_reader(tmp_path, bank):
         assert store.scalar("SELECT count(*) FROM card_auths WHERE decision = 'approved'") == 1
         assert store.scalar("SELECT count(*) FROM sale_lines") == 1
     assert bank.ledger.entries[-1].response_code == "00"
+
+
+def test_a_restarted_daemon_resumes_the_sale_in_progress(tmp_path):
+    settings = make_settings(tmp_path)
+    prepared(settings)
+
+    async def first(daemon, systemd):
+        keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
+        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
+        await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+        scanner.scan(RICE)
+        scanner.scan(WATER)
+        await until(lambda: daemon.till.sale is not None and len(daemon.till.sale.lines) == 2, "two scans")
+        keypad.press("SUBTOTAL", "1", "0", "CASH")
+        await until(lambda: daemon.till.sale.payments, "a partial cash payment")
+
+    (tmp_path / "a").mkdir()
+    run_daemon(settings, first, tmp_path / "a")
+
+    async def second(daemon, systemd):
+        results = []
+        daemon.results.append(results.append)
+        keypad = daemon.manager.device("keypad")
+        assert daemon.till.sale is not None and len(daemon.till.sale.lines) == 2
+        assert [p.amount for p in daemon.till.sale.payments] == [1000]
+        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
+        await until(lambda: daemon.session.state is State.IN_SALE, "sign-in back into the sale")
+        keypad.press("SUBTOTAL", "CASH")
+        await until(lambda: any(r.document for r in results), "the rest paid")
+
+    (tmp_path / "b").mkdir()
+    run_daemon(settings, second, tmp_path / "b")
+    with Store(settings.database_path) as store:
+        assert store.scalar("SELECT count(*) FROM sales WHERE kind = 'sale'") == 1
+        assert store.scalar("SELECT group_concat(amount) FROM payments") == "1000,3190"  # 41.90 - 10.00

@@ -60,6 +60,8 @@ class Till:
         self.tier_pricing = tiers.TierPricing(store.conn, settings)  # member prices and tier discounts
         self.operator: Operator | None = None
         self.notices: list[str] = []  # warnings for the operator from the last scan (stock running out)
+        # Called after every change to the sale in progress (the daemon keeps a snapshot for crash recovery).
+        self.on_change: Callable[["Till"], None] | None = None
         # Grams from the scale for weighed goods scanned without a weight; the daemon sets it
         # (it waits for a stable weight and turns device errors into InputError).
         self.weigher: Callable[[], int] | None = None
@@ -71,7 +73,8 @@ class Till:
     # --- operators
 
     def sign_in(self, code: str, pin: str) -> Operator:
-        if self.sale is not None:
+        """A sale in progress (one restored after a restart) may only be taken back by its own operator."""
+        if self.sale is not None and (self.operator is not None or code != self.sale.operator):
             raise DomainError("finish, suspend or cancel the sale before another operator signs in")
         self.operator = self.operators.authenticate(code, pin, at=self.clock.now())
         return self.operator
@@ -117,6 +120,19 @@ class Till:
 
     def _changed(self) -> None:
         self._priced = None
+        if self.on_change is not None:
+            self.on_change(self)
+
+    @property
+    def shift_id(self) -> str | None:
+        return self._shift_id
+
+    def restore(self, sale: Sale, shift_id: str | None) -> None:
+        """Put back a sale interrupted by a restart (see sale_snapshot): lines, member, payments taken."""
+        if self.sale is not None:
+            raise DomainError("a sale is already in progress")
+        self.sale, self._shift_id = sale, shift_id
+        self._changed()
 
     def check_quantity(self, quantity: int, unit: str, name: str) -> None:
         """A line's quantity: positive, whole pieces for piece goods, at most the configured maximum."""
@@ -330,6 +346,7 @@ class Till:
             exp = self.settings.currency.exponent
             raise DomainError(f"{kind} cannot pay more than the {format_amount(due, exp)} due", code="exceeds_due")
         sale.payments.append(payment)
+        self._changed()
         if self.remaining() <= 0:
             return self._complete()
         return None
@@ -341,6 +358,7 @@ class Till:
             raise DomainError(f"there is no payment {index + 1}")
         payment = sale.payments.pop(index)
         self.tenders[payment.kind].release(payment)
+        self._changed()
 
     def _document(self, kind: str, at: datetime) -> dict[str, Any]:
         sale = self._require_sale()
@@ -398,6 +416,7 @@ class Till:
             for payment in sale.payments:
                 self.tenders[payment.kind].release(payment)
             sale.payments.clear()
+            self._changed()
             raise DomainError(f"{exc.message}; the sale is not complete: take payment again", code=exc.code) from exc
         self.sale = None
         self._changed()
