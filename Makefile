@@ -17,8 +17,10 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: run test setup system test-system native-asan fuzz bench clean
 
+# The till on simulated devices with the demo catalog (Ctrl-C stops it); `appliance demo`
+# prints a scripted shop day instead.
 run: setup
-	$(BIN)/appliance demo
+	$(BIN)/appliance run --demo
 
 # APPLIANCE_REQUIRE_NATIVE: the suite fails if the C module did not build, instead of
 # quietly testing the Python twin twice.

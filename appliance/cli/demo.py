@@ -51,7 +51,7 @@ def demo_promotions(at: datetime) -> list[Promotion]:
     ]
 
 
-def _seed(till: Till, at: datetime) -> None:
+def seed_demo(till: Till, at: datetime) -> None:
     """First run only: catalog, staff, a member with stored value, promotions."""
     store, settings = till.store, till.settings
     if till.catalog.count() == 0:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             _close_leftover(till)
         day = _next_day(till)
         clock.set(datetime.combine(day, time(8, 0), ZoneInfo(settings.time.zone)))
-        _seed(till, clock.now())
+        seed_demo(till, clock.now())
         _shop_day(till, clock, widths, args.png_dir)
         head = journal.verify(store.conn)
         print(f"\nJournal verified: {head.seq} entries, head {head.hash.hex()[:16]}…")
