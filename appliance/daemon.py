@@ -36,6 +36,7 @@ from appliance.hal.manager import DeviceManager, asyncio_emitter
 from appliance.hal.print_queue import PrintQueue
 from appliance.pinpad import DevicePinPad
 from appliance.sdnotify import Notifier
+from appliance.store import documents
 from appliance.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class Daemon:
         self.prints = PrintQueue(self.data_dir / "print")
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="till")
         self.results: list[Callable[[Result], None]] = []  # the operator console subscribes here
+        # The console may take a scanned code before it becomes a sale scan (a receipt to return, a delivery order).
+        self.claims: list[Callable[[str], bool]] = []
         self._stopping = asyncio.Event()
         self._busy = False
 
@@ -80,8 +83,8 @@ class Daemon:
         self.manager.start()
         self.manager.watch_hotplug()
         self.show(customer.welcome(self.settings.shop.name, self._display_columns(), self._display_chinese()))
-        await self._on_worker(self._pump_prints)  # a receipt the power cut off prints now
-        restored = await self._on_worker(lambda: self.snapshot.restore(self.till))
+        await self.run_in_worker(self._catch_up_receipts)  # receipts the power cut off print now
+        restored = await self.run_in_worker(lambda: self.snapshot.restore(self.till))
         if restored is not None:
             self._publish(Result(True, self.session.state, restored.message(), "attention"), output=True)
         self.notifier.ready(self._status())
@@ -142,6 +145,8 @@ class Daemon:
 
     def _action_for(self, event: Event) -> Action | None:
         if isinstance(event, Scanned):
+            if any(claim(event.code) for claim in self.claims):
+                return None
             quantity, self.keys.quantity = self.keys.quantity, None
             return Action.of("scan", code=event.code, quantity=quantity)
         if isinstance(event, KeyPressed):
@@ -159,7 +164,7 @@ class Daemon:
         """Run one action on the worker (the store's one writer), show and print its result there, tell listeners."""
         self._busy = action.name == "tender" and action.args.get("kind") == "card"
         try:
-            result = await self._on_worker(lambda: self._act(action))
+            result = await self.run_in_worker(lambda: self._act(action))
         finally:
             self._busy = False
         return self._publish(result)
@@ -220,6 +225,18 @@ class Daemon:
         self.prints.submit(doc["receipt_no"], data)
         self._pump_prints()
 
+    def _catch_up_receipts(self) -> None:
+        """Sales committed just before a crash whose receipt never reached the queue, then the queue itself."""
+        known = self.prints.known()
+        recent = self.store.conn.execute(
+            "SELECT id FROM sales WHERE device = ? ORDER BY journal_seq DESC LIMIT 3", (self.till.device,)).fetchall()
+        for (sale_id,) in reversed(recent):
+            doc = documents.load(self.store.conn, sale_id=sale_id)
+            if doc is not None and doc["receipt_no"] not in known and doc["kind"] != "cancel":
+                log.info("receipt %s was committed but never printed: printing it now", doc["receipt_no"])
+                self._print(doc)
+        self._pump_prints()
+
     def _pump_prints(self) -> None:
         state = self.manager.first("printer")
         if state is not None:
@@ -242,7 +259,7 @@ class Daemon:
         while acquirer is not None:
             await asyncio.sleep(30)
             if not self._busy:
-                await self._on_worker(lambda: host_queue.drain(self.store, acquirer, now=self.clock.now()))
+                await self.run_in_worker(lambda: host_queue.drain(self.store, acquirer, now=self.clock.now()))
 
     # --- helpers
 
@@ -252,7 +269,8 @@ class Daemon:
         except OSError as exc:  # selling goes on; only the crash recovery of this sale is at risk
             log.error("cannot keep the sale in progress on disk (%s): a power cut would lose it", exc)
 
-    async def _on_worker(self, call: Callable[[], Any]) -> Any:
+    async def run_in_worker(self, call: Callable[[], Any]) -> Any:
+        """Run `call` on the till's one worker thread: the store's single writer, in order with the actions."""
         assert self.loop is not None
         return await self.loop.run_in_executor(self.worker, call)
 

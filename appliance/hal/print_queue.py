@@ -64,6 +64,10 @@ class PrintQueue:
     def _all(self) -> list[Job]:
         return [job for state in STATES for job in self._jobs(state)]
 
+    def known(self) -> set[str]:
+        """Ids of every job the queue holds, in any state (the newest done ones are kept)."""
+        return {job.id for job in self._all()}
+
     def pending(self) -> list[Job]:
         return self._jobs("pending")
 
