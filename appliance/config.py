@@ -10,6 +10,7 @@ simulated devices) is used.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -458,6 +459,31 @@ def _devices(raw: Any, source: str) -> tuple[DeviceSpec, ...]:
     return tuple(specs)
 
 
+def _address(value: Any) -> str:
+    text = _text(64)(value)
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f'must be an IP address, like "127.0.0.1", not {text!r}') from None
+    return text
+
+
+@dataclass(frozen=True)
+class Api:
+    enabled: bool = _key(True, "Serve the local HTTP/JSON API (docs/api.md) from the daemon.", _choice(True, False))
+    bind: str = _key("127.0.0.1", "Address the API listens on; anything but loopback also needs lan = true.", _address)
+    port: int = _key(8080, "TCP port of the API.", _integer(1, 65535))
+    lan: bool = _key(False, "Allow the API on the shop's network (a LAN bind address); off keeps it on this box.",
+                     _choice(True, False))
+
+
+@dataclass(frozen=True)
+class Console:
+    language: str = _key("zh", 'Labels of the operator console: "zh" (Chinese) or "en" (English).', _choice("zh", "en"))
+    profile: str = _key("fixed", '"fixed": the counter terminal\'s screen; "portable": a compact layout for a handheld '
+                        "(battery, offline count, delivery orders by barcode).", _choice("fixed", "portable"))
+
+
 @dataclass(frozen=True)
 class Settings:
     shop: Shop = field(default_factory=Shop)
@@ -475,6 +501,8 @@ class Settings:
     payments: Payments = field(default_factory=Payments)
     stock: Stock = field(default_factory=Stock)
     loyalty: Loyalty = field(default_factory=Loyalty)
+    console: Console = field(default_factory=Console)
+    api: Api = field(default_factory=Api)
     devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)

@@ -88,6 +88,7 @@ class Daemon:
         if restored is not None:
             self._publish(Result(True, self.session.state, restored.message(), "attention"), output=True)
         self.notifier.ready(self._status())
+        api = await self._start_api()
         tasks = [asyncio.create_task(self._dispatch_events()), asyncio.create_task(self._watchdog()),
                  asyncio.create_task(self._drain_host_queue())]
         await self._stopping.wait()
@@ -95,9 +96,24 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if api is not None:
+            await api.cleanup()
         self.worker.shutdown(wait=True)  # the action in progress (a commit) completes
         self.manager.stop()
         self.store.close()
+
+    async def _start_api(self) -> Any:
+        """The local API when enabled; a port in use costs the API, never the selling."""
+        if not self.settings.api.enabled:
+            return None
+        from appliance.api.server import start  # aiohttp loads only when the API is on
+
+        try:
+            return await start(self)
+        except OSError as exc:
+            log.error("local API not started on %s:%s: %s", self.settings.api.bind, self.settings.api.port, exc)
+            self.notifier.status(f"{self._status()}; local API down: {exc.strerror or exc}")
+            return None
 
     def stop(self) -> None:
         if self.loop is not None:
@@ -175,7 +191,7 @@ class Daemon:
         result = self.session.handle(action)
         self._output(result)
         if result.document is not None and "receipt_no" in result.document:
-            self._print(result.document)
+            self.print_document(result.document)
         return result
 
     # --- outputs
@@ -216,7 +232,8 @@ class Daemon:
     def _signal(self, pattern: str) -> None:
         self._use("indicator", lambda indicator: indicator.signal(pattern))
 
-    def _print(self, doc: dict[str, Any]) -> None:
+    def print_document(self, doc: dict[str, Any]) -> None:
+        """Queue a sale, return or void receipt and print what the printer can take now (call on the worker)."""
         elements = receipt(doc, self.settings, receipt_context(self.till, doc))
         printer = self._device("printer")
         columns = getattr(printer, "columns", self.settings.receipt.width)
@@ -234,7 +251,7 @@ class Daemon:
             doc = documents.load(self.store.conn, sale_id=sale_id)
             if doc is not None and doc["receipt_no"] not in known and doc["kind"] != "cancel":
                 log.info("receipt %s was committed but never printed: printing it now", doc["receipt_no"])
-                self._print(doc)
+                self.print_document(doc)
         self._pump_prints()
 
     def _pump_prints(self) -> None:

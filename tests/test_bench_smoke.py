@@ -1,4 +1,4 @@
-"""bench/sale.py --quick and bench/card.py --quick run to the end and print every figure (timings never asserted)."""
+"""The benches' --quick modes (sale, card, reports) run to the end and print every figure (timings never asserted)."""
 
 from __future__ import annotations
 
@@ -75,3 +75,18 @@ def test_quick_card_benchmark_prints_every_figure() -> None:
     # Both taps report their time in the field; every contact and tap line has its three parts.
     assert sum(line.startswith("  card in field") for line in lines) == 2, run.stdout
     assert sum(line.startswith("  host (inside go_online)") for line in lines) == 4, run.stdout
+
+
+def test_quick_reports_benchmark_times_every_report_and_agrees_with_pandas() -> None:
+    from appliance.core import reports
+
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "reports.py"), "--quick"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    for name in reports.specs():
+        assert any(line.split()[:1] == [name] and " ms" in line for line in lines), f"no time for {name}:\n{run.stdout}"
+    # Every report with a pandas twin gets a ratio, and the twin computed the same figure.
+    compared = [line for line in lines if line.endswith("same")]
+    assert len(compared) == 10 and "DIFFERENT" not in run.stdout, run.stdout
+    assert lines[-1].startswith("slowest report"), run.stdout

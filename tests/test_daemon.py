@@ -183,3 +183,29 @@ def test_a_restarted_daemon_resumes_the_sale_in_progress(tmp_path):
     with Store(settings.database_path) as store:
         assert store.scalar("SELECT count(*) FROM sales WHERE kind = 'sale'") == 1
         assert store.scalar("SELECT group_concat(amount) FROM payments") == "1000,3190"  # 41.90 - 10.00
+
+
+def test_a_card_sale_through_pcscd_and_an_emulated_card(tmp_path, bank, vpcd):
+    kinds = ("scanner", "keypad", "stripe_reader", "scale", "printer", "drawer", "display", "indicator")
+    devices = {kind: {"address": f"sim://{kind}"} for kind in kinds}
+    devices["card_reader"] = {"address": f"pcsc://{vpcd.reader}"}  # the real PC/SC stack
+    settings = make_settings(tmp_path, payments={"host": f"tcp://{bank.host}:{bank.port}"}, devices=devices)
+    prepared(settings)
+
+    async def scenario(daemon, systemd):
+        daemon.till.tenders["card"].emv = test_terminal_config()
+        keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
+        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
+        await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+        scanner.scan(RICE)
+        await until(lambda: daemon.session.state is State.IN_SALE, "the scan")
+        done = []
+        daemon.results.append(lambda result: result.document and done.append(result))
+        keypad.press("SUBTOTAL", "CARD")
+        await until(lambda: daemon.pinpad.waiting, "the reader's prompt")
+        await asyncio.get_running_loop().run_in_executor(None, vpcd.insert, card_pse_sda())
+        await until(lambda: done, "the card payment's result")
+
+    run_daemon(settings, scenario, tmp_path)
+    with Store(settings.database_path) as store:
+        assert store.conn.execute("SELECT interface, decision FROM card_auths").fetchall() == [("contact", "approved")]

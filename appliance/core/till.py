@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from appliance.config import Settings
-from appliance.core import coupons, discounts, loyalty, members, points, promotions, stock, tiers
+from appliance.core import coupons, discounts, loyalty, members, points, promotions, reports, stock, tiers
 from appliance.core.basket import line_gross
 from appliance.core.catalog import Catalog
 from appliance.core.clock import Clock, business_day, iso
@@ -55,8 +55,9 @@ class Till:
             "points": points.PointsTender(store.conn, settings),
             **(extra_tenders or {}),
         }
-        # Stock and loyalty follow every posted document, in its transaction.
-        self.after_posting: tuple[AfterPosting, ...] = (stock.after_posting(settings), loyalty.after_posting(settings))
+        # Stock, loyalty and the report summaries follow every posted document, in its transaction.
+        self.after_posting: tuple[AfterPosting, ...] = (
+            stock.after_posting(settings), loyalty.after_posting(settings), reports.after_posting)
         self.tier_pricing = tiers.TierPricing(store.conn, settings)  # member prices and tier discounts
         self.operator: Operator | None = None
         self.notices: list[str] = []  # warnings for the operator from the last scan (stock running out)

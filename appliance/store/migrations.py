@@ -397,3 +397,17 @@ def _reports(conn: sqlite3.Connection) -> None:
     from appliance.store import schema_reports
 
     schema_reports.migrate(conn)
+
+
+@migration(10)
+def _report_summaries(conn: sqlite3.Connection) -> None:
+    from appliance.store import schema_summary
+
+    schema_summary.migrate(conn)
+
+
+@migration(11)
+def _api_tokens(conn: sqlite3.Connection) -> None:
+    from appliance.store import schema_api
+
+    schema_api.migrate(conn)

@@ -7,8 +7,11 @@ Net sales, the one figure every report agrees on (docs/reports.md):
   (always the sale's shift), so a voided sale nets to zero;
 - a cancelled sale (voided before payment) counts nothing; the voids report lists it.
 This is the Z report's "net sales", so the Z reports of a period add up to these reports.
-Every report is SQL aggregation over the documents (`sales`, `sale_lines`, `payments`,
-`sale_taxes`, `stock_moves`), never a Python loop over sales.
+Every report is SQL aggregation, never a Python loop over sales: over the documents
+(`sales`, `payments`, `sale_taxes`, `stock_moves`, the points ledger) or, for the figures
+that would otherwise join every line of a year, over the daily summaries that posting
+keeps in the same transaction (`report_sku_days`, `report_slots`: summary.py and
+appliance/store/schema_summary.py; `appliance db check` proves them equal to the documents).
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from appliance.core.reports.period import Period
+from appliance.core.reports.summary import after_posting
 from appliance.core.reports.table import Table
 from appliance.errors import InputError
+
+__all__ = ["Context", "Period", "Spec", "Table", "after_posting", "run", "spec", "specs"]
 
 
 @dataclass(frozen=True)

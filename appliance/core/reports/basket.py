@@ -4,7 +4,8 @@ A basket is a completed sale that was not post-voided; returns are not baskets. 
 value is the sale's total. Items count pieces, and a weighed line as one item (half a
 kilo of apples is one item in the customer's bag, not 0.5). The average basket of the
 sales reports is net sales over baskets, as on the Z report; this one is what customers
-bought, before anything was returned.
+bought, before anything was returned. Both reports read the quarter-hour summary
+(appliance/store/schema_summary.py), where a post-void takes its sale out of the baskets.
 """
 
 from __future__ import annotations
@@ -13,28 +14,21 @@ from appliance.core.reports import Context
 from appliance.core.reports.sales import IN_PERIOD, WEEKDAYS, bucket_sql
 from appliance.core.reports.table import Column, Table, ratio
 
-BASKET = "s.kind = 'sale' AND s.voided_by IS NULL"
-ITEMS = "CASE l.unit WHEN 'piece' THEN l.quantity ELSE 1000 END"
-
 
 def by_day(ctx: Context) -> Table:
     heads = {
-        day: (count, value)
-        for day, count, value in ctx.conn.execute(
-            f"SELECT s.business_day, count(*), sum(s.total) FROM sales s WHERE {IN_PERIOD} AND {BASKET} GROUP BY 1",
+        day: (count, value, items)
+        for day, count, value, items in ctx.conn.execute(
+            "SELECT s.business_day, sum(s.baskets), sum(s.basket_value), sum(s.basket_items) "
+            f"FROM report_slots s WHERE {IN_PERIOD} GROUP BY 1",
             ctx.days,
         )
     }
-    items = dict(ctx.conn.execute(
-        f"SELECT s.business_day, sum({ITEMS}) FROM sales s JOIN sale_lines l ON l.sale_id = s.id "
-        f"WHERE {IN_PERIOD} AND {BASKET} GROUP BY 1",
-        ctx.days,
-    ).fetchall())
     rows = []
     for day in ctx.period.dates():
         key = day.isoformat()
-        count, value = heads.get(key, (0, 0))
-        rows.append((key, count, value, ratio(value, count, 1), items.get(key, 0), ratio(items.get(key, 0), count, 1)))
+        count, value, items = heads.get(key, (0, 0, 0))
+        rows.append((key, count, value, ratio(value, count, 1), items, ratio(items, count, 1)))
     baskets, value, units = (sum(r[i] for r in rows) for i in (1, 2, 4))
     columns = (Column("day", "Business day"), Column("baskets", "Baskets", "count"), Column("value", "Value", "money"),
                Column("average", "Avg basket", "money"), Column("items", "Items", "qty"),
@@ -48,8 +42,8 @@ def peak_hours(ctx: Context) -> Table:
     """Baskets per (weekday of the business day, local hour): Saturday night's 01:00 trade stays Saturday's."""
     cells: dict[tuple[int, int], int] = {}
     for weekday, hour, count in ctx.conn.execute(
-        f"SELECT CAST(strftime('%w', s.business_day) AS INTEGER), {bucket_sql(ctx, 'hour')}, count(*) "
-        f"FROM sales s WHERE {IN_PERIOD} AND {BASKET} GROUP BY 1, 2",
+        f"SELECT CAST(strftime('%w', s.business_day) AS INTEGER), {bucket_sql(ctx, 'hour')}, sum(s.baskets) "
+        f"FROM report_slots s WHERE {IN_PERIOD} GROUP BY 1, 2 HAVING sum(s.baskets) > 0",
         ctx.days,
     ):
         cells[((weekday + 6) % 7, hour)] = count  # SQLite's %w counts from Sunday = 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from appliance.core.basket import line_gross
 from appliance.core.reports import Context
-from appliance.core.reports.sales import IN_PERIOD, SIGN
+from appliance.core.reports.sales import by_sku
 from appliance.core.reports.table import Column, Table, ratio
 
 
@@ -29,11 +29,7 @@ def _products(ctx: Context) -> list[tuple[str, str, str, int, str]]:
 
 def _sold(ctx: Context) -> dict[str, int]:
     """Net quantity sold per sku over the period (returns and post-voids taken off)."""
-    return dict(ctx.conn.execute(
-        f"SELECT l.sku, sum({SIGN} * l.quantity) FROM sales s JOIN sale_lines l ON l.sale_id = s.id "
-        f"WHERE {IN_PERIOD} AND s.kind != 'cancel' GROUP BY l.sku",
-        ctx.days,
-    ).fetchall())
+    return dict(ctx.conn.execute(by_sku(ctx, "sum(s.quantity)"), ctx.days).fetchall())
 
 
 def value(ctx: Context) -> Table:

@@ -4,7 +4,7 @@ New members are those whose record was created in the month (local time); active
 bought at least once (a sale, by business day). Points liability is what members could
 still redeem: the sum of every member's balance in the points ledger (the newest row per
 member, each row carries its balance) at the end of the month, and its value at the
-[loyalty] redeem rate.
+[loyalty] redeem rate; every month's is found in one pass over the ledger.
 """
 
 from __future__ import annotations
@@ -30,13 +30,24 @@ def _month_ends(ctx: Context) -> list[tuple[str, str]]:
             for month, last in ends.items()]
 
 
-def liability(ctx: Context, before: str) -> int:
-    """Points outstanding at a UTC instant: each member's newest balance before it."""
-    return ctx.conn.execute(
-        "SELECT coalesce(sum(p.balance), 0) FROM points p JOIN "
-        "(SELECT member_id, max(id) AS id FROM points WHERE at < ? GROUP BY member_id) last ON last.id = p.id",
-        (before,),
-    ).fetchone()[0]
+def liabilities(ctx: Context, ends: list[tuple[str, str]]) -> dict[str, int]:
+    """Points outstanding at each (month, UTC instant): each member's newest balance before the instant.
+
+    One pass over the ledger for every month: a row is a member's newest before instant t
+    when it is earlier than t and every later row of the member (by id) is at t or after,
+    that is when t lies in (row's time, earliest time of the member's later rows]; each
+    month's sum is one column of the same scan.
+    """
+    if not ends:
+        return {}
+    sums = ", ".join("coalesce(sum(CASE WHEN since < ? AND (until IS NULL OR until >= ?) THEN balance END), 0)"
+                     for _ in ends)
+    owed = ctx.conn.execute(
+        f"SELECT {sums} FROM (SELECT balance, at AS since, min(at) OVER (PARTITION BY member_id ORDER BY id "
+        "ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS until FROM points)",
+        [instant for _, instant in ends for instant in (instant, instant)],
+    ).fetchone()
+    return {month: points for (month, _), points in zip(ends, owed)}
 
 
 def summary(ctx: Context) -> Table:
@@ -63,9 +74,11 @@ def summary(ctx: Context) -> Table:
             (start, end),
         ):
             moved[month] = (earned, used)
+    ends = _month_ends(ctx)
+    owing = liabilities(ctx, ends) if points else {}
     rows = []
-    for month, month_end in _month_ends(ctx):
-        owed = liability(ctx, month_end) if points else 0
+    for month, _ in ends:
+        owed = owing.get(month, 0)
         rows.append((month, new.get(month, 0), *bought.get(month, (0, 0)), *moved.get(month, (0, 0)), owed,
                      ratio(owed * 10 ** ctx.exponent, ctx.redeem_rate, 1)))
     active = ctx.conn.execute(

@@ -1,7 +1,9 @@
 """Sales reports: by time, product, category, operator, tender and membership; returns, voids, discounts, tax.
 
 Every query signs a document by its kind (SIGN): a sale adds, a return and a post-void
-subtract, a cancelled sale adds nothing; the package docstring gives the reasons.
+subtract, a cancelled sale adds nothing; the package docstring gives the reasons. Sales
+by time read the quarter-hour summary and sales by product or category the daily
+product summary (appliance/store/schema_summary.py), which hold these signed sums.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from typing import Any
 
 from appliance.core.reports import Context
 from appliance.core.reports.table import Column, Table, ratio, total_row
+from appliance.store.schema_summary import SIGN
 
-SIGN = "(CASE s.kind WHEN 'sale' THEN 1 WHEN 'cancel' THEN 0 ELSE -1 END)"
 IN_PERIOD = "s.business_day BETWEEN ? AND ?"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -27,9 +29,9 @@ NET_COLUMNS = (
 
 
 def bucket_sql(ctx: Context, grain: str) -> str:
-    """The SQL grouping key of a document for a time grain (hour uses the shop's local clock)."""
+    """The SQL grouping key of a `report_slots` row for a time grain (hour uses the shop's local clock)."""
     if grain == "hour":
-        return f"CAST(strftime('%H', {ctx.period.local_sql('s.completed_at')}) AS INTEGER)"
+        return f"CAST(strftime('%H', {ctx.period.local_sql('s.slot')}) AS INTEGER)"
     if grain == "week":  # the Monday on or before the business day (ISO weeks start on Monday)
         return "date(s.business_day, '-6 days', 'weekday 1')"
     if grain == "month":
@@ -37,7 +39,7 @@ def bucket_sql(ctx: Context, grain: str) -> str:
     return "s.business_day"
 
 
-def net_by(ctx: Context, key_sql: str, joins: str = "") -> dict[Any, tuple[int, int, int, int]]:
+def net_by(ctx: Context, key_sql: str, joins: str = "") -> dict[Any, tuple[int, int, int, int, int]]:
     """key -> (sales count, post-void count, sale totals, return totals, post-void totals) over the period."""
     rows = ctx.conn.execute(
         f"SELECT {key_sql}, "
@@ -46,6 +48,16 @@ def net_by(ctx: Context, key_sql: str, joins: str = "") -> dict[Any, tuple[int, 
         "sum(CASE WHEN s.kind = 'return' THEN s.total ELSE 0 END), "
         "sum(CASE WHEN s.kind = 'void' THEN s.total ELSE 0 END) "
         f"FROM sales s {joins} WHERE {IN_PERIOD} AND s.kind != 'cancel' GROUP BY 1",
+        ctx.days,
+    )
+    return {key: rest for key, *rest in rows}
+
+
+def net_by_slot(ctx: Context, key_sql: str) -> dict[Any, tuple[int, int, int, int, int]]:
+    """net_by over the quarter-hour summary: the same figures, for keys of the business day and slot."""
+    rows = ctx.conn.execute(
+        f"SELECT {key_sql}, sum(s.sales), sum(s.voids), sum(s.sale_total), sum(s.return_total), sum(s.void_total) "
+        f"FROM report_slots s WHERE {IN_PERIOD} GROUP BY 1",
         ctx.days,
     )
     return {key: rest for key, *rest in rows}
@@ -66,7 +78,7 @@ def net_table(ctx: Context, name: str, title: str, key: Column, rows: list[tuple
 
 
 def by_time(ctx: Context, grain: str) -> Table:
-    figures = net_by(ctx, bucket_sql(ctx, grain))
+    figures = net_by_slot(ctx, bucket_sql(ctx, grain))
     if grain == "day":  # every day of the period, a day without trade shows as zero
         keys: list[Any] = [d.isoformat() for d in ctx.period.dates()]
     else:
@@ -93,14 +105,9 @@ def by_member(ctx: Context) -> Table:
     return table
 
 
-def _lines_by(ctx: Context, key_sql: str, joins: str = "") -> list[tuple]:
-    """(key, name, quantity, net amount) per key over the period's document lines, biggest amount first."""
-    return ctx.conn.execute(
-        f"SELECT {key_sql}, sum({SIGN} * l.quantity) AS qty, sum({SIGN} * l.amount) AS amount "
-        f"FROM sales s JOIN sale_lines l ON l.sale_id = s.id {joins} "
-        f"WHERE {IN_PERIOD} AND s.kind != 'cancel' GROUP BY 1 ORDER BY amount DESC, 1",
-        ctx.days,
-    ).fetchall()
+def by_sku(ctx: Context, figures: str) -> str:
+    """SQL of the period's daily product summary summed per sku: `sku` and the `figures` (sums over its columns)."""
+    return f"SELECT s.sku, {figures} FROM report_sku_days s WHERE {IN_PERIOD} GROUP BY s.sku"
 
 
 def _share_rows(rows: list[tuple], limit: int | None) -> tuple[list[tuple], tuple]:
@@ -112,10 +119,9 @@ def _share_rows(rows: list[tuple], limit: int | None) -> tuple[list[tuple], tupl
 
 
 def by_product(ctx: Context) -> Table:
+    figures = "max(s.name) AS name, sum(s.quantity) AS quantity, sum(s.amount) AS amount"
     rows = ctx.conn.execute(
-        f"SELECT l.sku, max(l.name), sum({SIGN} * l.quantity), sum({SIGN} * l.amount) AS amount "
-        f"FROM sales s JOIN sale_lines l ON l.sale_id = s.id "
-        f"WHERE {IN_PERIOD} AND s.kind != 'cancel' GROUP BY l.sku ORDER BY amount DESC, l.sku",
+        f"SELECT sku, name, quantity, amount FROM ({by_sku(ctx, figures)}) ORDER BY amount DESC, sku",
         ctx.days,
     ).fetchall()
     out, total = _share_rows(rows, ctx.limit)
@@ -127,9 +133,9 @@ def by_product(ctx: Context) -> Table:
 
 def by_category(ctx: Context) -> Table:
     rows = ctx.conn.execute(
-        f"SELECT coalesce(p.category, ''), sum({SIGN} * l.quantity), sum({SIGN} * l.amount) AS amount "
-        f"FROM sales s JOIN sale_lines l ON l.sale_id = s.id LEFT JOIN products p ON p.sku = l.sku "
-        f"WHERE {IN_PERIOD} AND s.kind != 'cancel' GROUP BY 1 ORDER BY amount DESC, 1",
+        "SELECT coalesce(p.category, ''), sum(d.quantity), sum(d.amount) AS amount "
+        f"FROM ({by_sku(ctx, 'sum(s.quantity) AS quantity, sum(s.amount) AS amount')}) d "
+        "LEFT JOIN products p ON p.sku = d.sku GROUP BY 1 ORDER BY amount DESC, 1",
         ctx.days,
     ).fetchall()
     out, total = _share_rows(rows, ctx.limit)

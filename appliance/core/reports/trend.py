@@ -12,7 +12,7 @@ import dataclasses
 from datetime import timedelta
 
 from appliance.core.reports import Context
-from appliance.core.reports.sales import IN_PERIOD, SIGN, net_by, net_row, weekday
+from appliance.core.reports.sales import by_sku, net_by_slot, net_row, weekday
 from appliance.core.reports.table import Column, Table, ratio
 
 DEFAULT_LIMIT = 20
@@ -20,7 +20,7 @@ DEFAULT_LIMIT = 20
 
 def trend(ctx: Context) -> Table:
     wide = dataclasses.replace(ctx, period=ctx.period.widened(7))
-    figures = net_by(wide, "s.business_day")
+    figures = net_by_slot(wide, "s.business_day")
     net = {day: net_row(day, figures.get(day.isoformat()))[5] for day in wide.period.dates()}
     rows = []
     for day in ctx.period.dates():
@@ -40,12 +40,7 @@ def trend(ctx: Context) -> Table:
 def _movers(ctx: Context) -> dict[str, tuple[int, int]]:
     return {
         sku: (qty, amount)
-        for sku, qty, amount in ctx.conn.execute(
-            f"SELECT l.sku, sum({SIGN} * l.quantity), sum({SIGN} * l.amount) "
-            f"FROM sales s JOIN sale_lines l ON l.sale_id = s.id WHERE {IN_PERIOD} AND s.kind != 'cancel' "
-            "GROUP BY l.sku",
-            ctx.days,
-        )
+        for sku, qty, amount in ctx.conn.execute(by_sku(ctx, "sum(s.quantity), sum(s.amount)"), ctx.days)
     }
 
 

@@ -1,0 +1,37 @@
+"""Device status routes: every configured device online or not and why, and the till's overall state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance import __version__
+from appliance.api.openapi import BOOLEAN, TEXT, Call, Route, array, nullable, obj
+
+DEVICE = obj({"name": TEXT, "kind": TEXT, "address": TEXT, "required": BOOLEAN, "online": BOOLEAN,
+              "last_error": TEXT})
+
+
+def _devices(daemon: Any) -> list[dict]:
+    return [{"name": s.name, "kind": s.kind, "address": s.address, "required": s.required, "online": s.online,
+             "last_error": s.last_error} for s in list(daemon.manager.states.values())]
+
+
+async def device_list(call: Call) -> tuple[int, Any]:
+    return 200, _devices(call.daemon)
+
+
+async def status(call: Call) -> tuple[int, Any]:
+    daemon = call.daemon
+    missing = [d["name"] for d in _devices(daemon) if d["required"] and not d["online"]]
+    operator = daemon.till.operator
+    return 200, {"version": __version__, "shop": daemon.settings.shop.name, "state": daemon.session.state.value,
+                 "operator": operator.code if operator else None, "selling": not missing, "missing": missing}
+
+
+ROUTES = [
+    Route("GET", "/devices", "cashier", device_list, "every configured device and whether it works",
+          array(DEVICE), tag="devices"),
+    Route("GET", "/status", "cashier", status, "the till at a glance: state, operator, missing devices",
+          obj({"version": TEXT, "shop": TEXT, "state": TEXT, "operator": nullable(TEXT), "selling": BOOLEAN,
+               "missing": array(TEXT)}), tag="devices"),
+]
