@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from appliance.config import Settings
-from appliance.core import card_setup, host_queue
+from appliance.core import host_queue
 from appliance.core.clock import Clock, SystemClock
 from appliance.core.sale_snapshot import SaleSnapshot
 from appliance.core.session import Action, KeyEntry, Result, Session, State
@@ -59,8 +59,11 @@ class Daemon:
             show=self.show, reader=lambda: self._device("card_reader"), keypad=lambda: self._device("keypad"),
             exponent=settings.currency.exponent, columns=self._display_columns(), chinese=self._display_chinese(),
             tip_percentages=settings.payments.tip_percentages if settings.payments.tips == "prompt" else ())
-        extra = {"card": card_setup.card_tender(settings, self.store, self.pinpad, self.clock)} \
-            if settings.payments.host else {}
+        extra = {}
+        if settings.payments.host:
+            from appliance.core import card_setup  # the card stack (RSA, PIN keys) loads only when cards are taken
+
+            extra["card"] = card_setup.card_tender(settings, self.store, self.pinpad, self.clock)
         self.till = Till(settings, self.store, self.clock, extra_tenders=extra)
         self.snapshot = SaleSnapshot(self.data_dir)
         self.till.on_change = self._keep_snapshot

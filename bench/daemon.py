@@ -73,6 +73,15 @@ def start_to_ready(folder: Path, *, demo: bool) -> tuple[float, float]:
     return ready, idle
 
 
+async def wait_for(condition, what: str, daemon: Daemon, seconds: float = 10.0) -> None:
+    """Poll until `condition`; a stuck run says where it stuck instead of hanging."""
+    deadline = time.perf_counter() + seconds
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"no {what} within {seconds:g} s (till state {daemon.session.state.value})")
+        await asyncio.sleep(0.0002)
+
+
 async def sell(daemon: Daemon, sales: int, latencies: list[float], rss: dict[int, float]) -> None:
     keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
     display = daemon.manager.device("display")
@@ -80,22 +89,26 @@ async def sell(daemon: Daemon, sales: int, latencies: list[float], rss: dict[int
     original = display.show
     display.show = lambda lines: (shown.append(time.perf_counter()), original(lines))  # where the driver gets it
     keypad.press(*"1001", "ENTER", *"1234", "ENTER")
-    while daemon.session.state is not State.IDLE:
-        await asyncio.sleep(0.001)
+    await wait_for(lambda: daemon.session.state is State.IDLE, "sign-in", daemon)
     done: list[object] = []
+    refused: list[str] = []
+    daemon.results.append(lambda result: result.ok or refused.append(result.message))
     daemon.results.append(lambda result: result.document and done.append(result))
     for number in range(1, sales + 1):
         for code in SCAN_CODES[: 1 + number % 3]:
             before = len(shown)
             started = time.perf_counter()
             scanner.scan(code)
-            while len(shown) == before:
-                await asyncio.sleep(0.0002)
+            await wait_for(lambda: len(shown) > before or refused, f"display frame for sale {number}", daemon)
+            if refused:
+                raise RuntimeError(f"sale {number} refused: {refused}")
             latencies.append(shown[before] - started)
         keypad.press("SUBTOTAL", "CASH")
-        while len(done) < number:
-            await asyncio.sleep(0.0005)
+        await wait_for(lambda: len(done) >= number or refused, f"completion of sale {number}", daemon)
+        if refused:
+            raise RuntimeError(f"sale {number} refused: {refused}")
         keypad.press("DONE")
+        await wait_for(lambda: daemon.session.state is State.IDLE, f"the till back to idle after sale {number}", daemon)
         if number in (1_000, sales):
             rss[number] = rss_mib()
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import qrcode
-
 from appliance import native
 from appliance.display.document import Barcode, Blank, Element, Logo, Pair, Qr, Rule, Text
 from appliance.display.text import pad, pair, wrap
@@ -43,6 +41,8 @@ def _raster(gray: bytes, width: int, height: int, threshold: int = 128) -> bytes
 
 def qr_image(data: str, module: int) -> tuple[bytes, int, int]:
     """A QR code as grayscale pixels, `module` dots per module, with the 4-module quiet zone."""
+    import qrcode  # loaded on the first QR printed: the till's idle memory stays small
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(data)
     code.make(fit=True)
