@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python bench/native.py
 	$(BIN)/python bench/card.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/daemon.py
 
 setup: $(STAMP)
 

@@ -108,6 +108,10 @@ async def sell(daemon: Daemon, sales: int, latencies: list[float], rss: dict[int
         if refused:
             raise RuntimeError(f"sale {number} refused: {refused}")
         keypad.press("DONE")
+        # The simulators keep everything they printed and showed (for tests); a real printer does
+        # not, so their records are dropped here and the RSS figures are the daemon's own.
+        for kind, record in (("printer", "output"), ("printer", "jobs"), ("display", "frames"), ("indicator", "history")):
+            getattr(daemon.manager.device(kind), record).clear()
         await wait_for(lambda: daemon.session.state is State.IDLE, f"the till back to idle after sale {number}", daemon)
         if number in (1_000, sales):
             rss[number] = rss_mib()

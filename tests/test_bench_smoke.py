@@ -1,4 +1,4 @@
-"""The benches' --quick modes (sale, card, reports) run to the end and print every figure (timings never asserted)."""
+"""The benches run to the end in their quick modes and print every figure (timings never asserted)."""
 
 from __future__ import annotations
 
@@ -90,3 +90,20 @@ def test_quick_reports_benchmark_times_every_report_and_agrees_with_pandas() -> 
     compared = [line for line in lines if line.endswith("same")]
     assert len(compared) == 10 and "DIFFERENT" not in run.stdout, run.stdout
     assert lines[-1].startswith("slowest report"), run.stdout
+
+
+DAEMON_FIGURES = (
+    "start to READY, first run", "start to READY, warm", "idle RSS after READY", "scan -> customer display p50 / p99",
+    "sales through the keypad and scanner", "RSS of this process after 1,000 / all sales", "peak RSS of this process",
+)
+
+
+@pytest.mark.slow
+def test_quick_daemon_benchmark_prints_every_figure() -> None:
+    env = {name: value for name, value in os.environ.items() if name not in ("PCSCLITE_CSOCK_NAME", "NOTIFY_SOCKET")}
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "daemon.py"), "--quick"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    for figure in DAEMON_FIGURES:
+        assert any(line.startswith(figure) for line in lines), f"no line for {figure!r} in:\n{run.stdout}"
