@@ -10,8 +10,9 @@ STAMP      := $(VENV)/.installed
 DEBS       := python3-venv python3-dev gcc libpcsclite-dev libusb-1.0-0
 # ... and those only the tests need: clang with libFuzzer (TLV fuzz run), pcscd with the
 # virtual reader driver (card readers, emulated cards), a CJK font (receipt images),
-# systemd-analyze (the service unit is verified and its exposure rated).
-TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd
+# systemd-analyze (the service unit is verified and its exposure rated), tmux (the console
+# in a real terminal).
+TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd tmux
 NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
 FUZZ_SECONDS ?= 300
 

@@ -39,7 +39,8 @@ class Notifier:
         message = "\n".join(f"{key}={value}" for key, value in fields.items()).encode()
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto(message, self.address)
+                # Never block the event loop on a notify socket nobody reads (systemd busy, a test).
+                sock.sendto(message, socket.MSG_DONTWAIT, self.address)
         except OSError:
             return False  # systemd restarted or the socket went away: the next state will try again
         return True

@@ -58,3 +58,10 @@ def test_watchdog_interval_is_half_the_period_and_only_for_our_pid():
     assert Notifier({"WATCHDOG_USEC": "10000000", "WATCHDOG_PID": str(os.getpid())}).watchdog_interval == 5.0
     assert Notifier({"WATCHDOG_USEC": "10000000", "WATCHDOG_PID": "1"}).watchdog_interval is None
     assert Notifier({"WATCHDOG_USEC": "soon"}).watchdog_interval is None
+
+
+def test_a_notify_socket_nobody_reads_never_blocks_the_caller(systemd):
+    address, _ = systemd  # bound but never read: its queue fills after a few datagrams
+    notifier = Notifier({"NOTIFY_SOCKET": address})
+    sent = [notifier.watchdog() for _ in range(500)]  # a blocking send would hang here
+    assert sent[0] and not all(sent)  # the first ones queue, then they are dropped, not waited on

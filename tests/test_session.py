@@ -172,3 +172,14 @@ def test_keypad_amounts_and_tenders():
         entry.press(key)
     assert entry.press("WALLET") == Action.of("tender", kind="wallet", reference="2834567890123456")
     assert entry.press("CLEAR") == Action.of("back")
+
+
+def test_a_return_between_sales_gives_the_refund_slip(session, till):
+    session.handle(Action.of("scan", code=RICE))
+    session.handle(Action.of("subtotal"))
+    sold = session.handle(Action.of("tender", kind="cash")).document
+    result = session.handle(Action.of("return", receipt=sold["receipt_no"], items=[(1, 1000)], reason="broken"))
+    assert result.ok and result.document["kind"] == "return" and session.state is State.IDLE
+    session.handle(Action.of("scan", code=WATER))
+    refused = session.handle(Action.of("return", receipt=sold["receipt_no"], items=[(1, 1000)]))
+    assert not refused.ok and refused.message == REFUSALS[State.IN_SALE]

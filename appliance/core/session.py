@@ -15,6 +15,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from appliance.core import returns
 from appliance.core.money import format_amount
 from appliance.core.till import Till
 from appliance.errors import ApplianceError, DomainError, InputError, PermissionDenied
@@ -55,19 +56,19 @@ class Result:
 # Where each action is legal. Anything else is refused with REFUSALS[state].
 LEGAL: dict[State, frozenset[str]] = {
     State.LOCKED: frozenset({"sign_in"}),
-    State.IDLE: frozenset({"sign_in", "sign_out", "scan", "resume", "member", "open_shift", "close_shift",
-                           "x_report"}),
+    State.IDLE: frozenset({"sign_in", "sign_out", "scan", "resume", "open_shift", "close_shift", "x_report",
+                           "return"}),
     State.IN_SALE: frozenset({"scan", "quantity", "void_line", "member", "subtotal", "suspend", "cancel",
                               "override_price", "discount"}),
     State.TENDERING: frozenset({"scan", "tender", "remove_payment", "back", "cancel", "member"}),
     State.CARD: frozenset(),
-    State.RECEIPT: frozenset({"scan", "done", "sign_out", "resume", "member"}),
+    State.RECEIPT: frozenset({"scan", "done", "sign_out", "resume", "return"}),
     State.OVERRIDE: frozenset({"approve", "back"}),
 }
 
 REFUSALS = {
     State.LOCKED: "sign in first (operator code, then PIN)",
-    State.IDLE: "scan an item to start a sale",
+    State.IDLE: "scan an item to start a sale (a member is attached to a sale in progress)",
     State.IN_SALE: "finish the sale (subtotal, then payment) or suspend or cancel it first",
     State.TENDERING: "take payment, or go back to the items first",
     State.CARD: "a card payment is in progress: wait for it to finish",
@@ -194,6 +195,15 @@ class Session:
         self.till.resume(sale_id)
         self._enter(State.IN_SALE)
         return Result(True, self.state, "sale resumed", display=("total", self.till.priced().total))
+
+    def _return(self, receipt: str, items: list[tuple[int, int]], refund_to: str = "original",
+                reason: str = "", approver: Any = None) -> Result:
+        """Goods back against a receipt, between sales; the refund slip is the result's document."""
+        doc = returns.return_with_receipt(self.till, receipt, items, refund_to=refund_to, reason=reason,
+                                          approver=approver)
+        self._enter(State.IDLE)
+        return Result(True, self.state, f"{doc['receipt_no']}: refunded {self._money(abs(doc['total']))}",
+                      document=doc)
 
     def _cancel(self, reason: str = "") -> Result:
         doc = self.till.cancel(reason)
