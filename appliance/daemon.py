@@ -73,7 +73,9 @@ class Daemon:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="till")
         self.results: list[Callable[[Result], None]] = []  # the operator console subscribes here
         # The console may take a scanned code before it becomes a sale scan (a receipt to return, a delivery order).
-        self.claims: list[Callable[[str], bool]] = []
+        # The console may take a scan or a keypad key before it becomes an action (a receipt
+        # barcode for its return dialog, the keypad's MENU key, keys while its dialog is open).
+        self.claims: list[Callable[[Event], bool]] = []
         self._stopping = asyncio.Event()
         self._busy = False
 
@@ -163,9 +165,9 @@ class Daemon:
         return await self.perform(action)
 
     def _action_for(self, event: Event) -> Action | None:
+        if isinstance(event, (Scanned, KeyPressed)) and any(claim(event) for claim in self.claims):
+            return None
         if isinstance(event, Scanned):
-            if any(claim(event.code) for claim in self.claims):
-                return None
             quantity, self.keys.quantity = self.keys.quantity, None
             return Action.of("scan", code=event.code, quantity=quantity)
         if isinstance(event, KeyPressed):

@@ -324,3 +324,23 @@ def test_the_console_and_the_keypad_share_one_entry(settings, tmp_path):
         assert daemon.till.sale.lines[0].quantity == 3000
 
     console(settings, tmp_path, scenario)
+
+
+def test_the_physical_keypad_opens_the_menu_and_works_its_dialogs(settings, tmp_path):
+    seen = {}
+
+    async def scenario(app, pilot, daemon):
+        await two_items(app, pilot, daemon)
+        keypad = daemon.manager.device("keypad")
+        keypad.press("SUSPEND")
+        await until(lambda: daemon.session.state is State.IDLE, "the sale suspended from the keypad")
+        keypad.press("MENU")
+        await until(lambda: "Menu" in screen_text(app), "the menu opened by the keypad's MENU key")
+        keypad.press("3", "ENTER")  # resume a suspended sale
+        await until(lambda: "2 items" in screen_text(app), "the suspended list")
+        keypad.press("1", "ENTER")
+        await until(lambda: daemon.session.state is State.IN_SALE, "the sale resumed from the keypad")
+        seen["lines"] = len(daemon.till.sale.lines)
+
+    console(settings, tmp_path, scenario)
+    assert seen["lines"] == 2

@@ -34,7 +34,7 @@ from appliance.display.document import render_text
 from appliance.display.report import shift_report
 from appliance.display.text import fit, pad
 from appliance.errors import ApplianceError, InputError
-from appliance.hal.events import KeyPressed
+from appliance.hal.events import Event, KeyPressed
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +161,28 @@ class ConsoleApp(App[None]):
         if not result.ok:
             raise InputError(result.message)
 
-    def claim(self, code: str) -> bool:
-        """A scanned code: an open dialog may want it (a receipt, a member card), or it is a delivery order."""
-        if isinstance(self.screen, KeypadDialog) and self.screen.take_scan(code):
+    def claim(self, event: Event) -> bool:
+        """A device event the console takes before the till does.
+
+        The physical keypad's MENU key opens the menu, and while a dialog is open its keys go
+        there, exactly as the same keys typed on the console's keyboard; a scanned code may be
+        what an open dialog waits for (a receipt, a member card) or a delivery order.
+        """
+        dialog = self.screen if isinstance(self.screen, KeypadDialog) else None
+        if isinstance(event, KeyPressed):
+            # Device events arrive on the daemon's tasks: the work is handed to the app's own
+            # message queue, where textual knows which app is running.
+            if dialog is not None and event.device != "console":
+                self.call_later(lambda: self.spawn(dialog.press(event.key)))
+                return True
+            if event.key == "MENU":
+                self.call_later(self.open_menu)
+                return True
+            return False
+        if dialog is not None and dialog.take_scan(event.code):
             return True
-        if delivery_orders.is_order_code(code):
-            self.spawn(self.load_order(code))
+        if delivery_orders.is_order_code(event.code):
+            self.spawn(self.load_order(event.code))
             return True
         return False
 
