@@ -73,14 +73,20 @@ def run_daemon(settings, scenario, tmp_path, **daemon_options):
     return daemon, systemd
 
 
+async def signed_in(daemon):
+    """The cashier signed in on the keypad; returns the keypad and the scanner."""
+    keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
+    keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
+    await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+    return keypad, scanner
+
+
 def test_a_sale_by_scanner_and_keypad_only(tmp_path):
     settings = make_settings(tmp_path)
     prepared(settings)
 
     async def scenario(daemon, systemd):
-        keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
-        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
-        await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+        keypad, scanner = await signed_in(daemon)
         scanner.scan(RICE)
         await until(lambda: daemon.session.state is State.IN_SALE, "the first scan")
         keypad.press("2", "QTY")
@@ -128,9 +134,7 @@ def test_a_card_sale_through_the_simulated_reader(tmp_path, bank):
 
     async def scenario(daemon, systemd):
         daemon.till.tenders["card"].emv = test_terminal_config()  # the test CA, for our emulated card
-        keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
-        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
-        await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+        keypad, scanner = await signed_in(daemon)
         scanner.scan(RICE)
         await until(lambda: daemon.session.state is State.IN_SALE, "the scan")
         keypad.press("SUBTOTAL", "CARD")
@@ -155,9 +159,7 @@ def test_a_restarted_daemon_resumes_the_sale_in_progress(tmp_path):
     prepared(settings)
 
     async def first(daemon, systemd):
-        keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
-        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
-        await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+        keypad, scanner = await signed_in(daemon)
         scanner.scan(RICE)
         scanner.scan(WATER)
         await until(lambda: daemon.till.sale is not None and len(daemon.till.sale.lines) == 2, "two scans")
@@ -194,9 +196,7 @@ def test_a_card_sale_through_pcscd_and_an_emulated_card(tmp_path, bank, vpcd):
 
     async def scenario(daemon, systemd):
         daemon.till.tenders["card"].emv = test_terminal_config()
-        keypad, scanner = daemon.manager.device("keypad"), daemon.manager.device("scanner")
-        keypad.press(*CASHIER[0], "ENTER", *CASHIER[1], "ENTER")
-        await until(lambda: daemon.session.state is State.IDLE, "sign-in")
+        keypad, scanner = await signed_in(daemon)
         scanner.scan(RICE)
         await until(lambda: daemon.session.state is State.IN_SALE, "the scan")
         done = []
