@@ -293,6 +293,8 @@ class Payments:
                         _pattern(r"[0-9]{3}", "must be three digits"))
     ca_keys: str = _key("", "File of the card schemes' CA public keys for offline data authentication, from the "
                         "acquirer; empty: cards are not authenticated offline (the bank still checks them).", _text())
+    wallet: str = _key("", 'Wallet (QR) payment provider: empty for none, or "sim://wallet" for the reference '
+                       "simulator (demos and tests).", _choice("", "sim://wallet"))
     seal_key: str = _key("", "PEM file with the acquirer's RSA public key that seals the card numbers of offline "
                          "approvals until they are uploaded; empty: no offline approvals.", _text())
     pin_key: str = _key("", "File holding the terminal's PIN encryption key as a TR-31 key block (online PIN); "

@@ -25,7 +25,9 @@ from appliance.core.clock import Clock, SystemClock
 from appliance.core.sale_snapshot import SaleSnapshot
 from appliance.core.session import Action, KeyEntry, Result, Session, State
 from appliance.core.till import Till
+from appliance.core.wallet import WalletTender
 from appliance.display import customer
+from appliance.display.document import Blank, Qr, Text
 from appliance.display.escpos import to_escpos
 from appliance.display.receipt import receipt, receipt_context
 from appliance.errors import ApplianceError
@@ -64,6 +66,11 @@ class Daemon:
             from appliance.core import card_setup  # the card stack (RSA, PIN keys) loads only when cards are taken
 
             extra["card"] = card_setup.card_tender(settings, self.store, self.pinpad, self.clock)
+        if settings.payments.wallet == "sim://wallet":
+            from acquirer.wallet import WalletSimulator  # the reference provider: demos and tests
+
+            self.wallet_provider = WalletSimulator()
+            extra["wallet"] = WalletTender(self.wallet_provider, show_qr=self._show_payment_qr)
         self.till = Till(settings, self.store, self.clock, extra_tenders=extra)
         self.snapshot = SaleSnapshot(self.data_dir)
         self.till.on_change = self._keep_snapshot
@@ -236,6 +243,17 @@ class Daemon:
 
     def _signal(self, pattern: str) -> None:
         self._use("indicator", lambda indicator: indicator.signal(pattern))
+
+    def _show_payment_qr(self, payload: str) -> None:
+        """A merchant-presented wallet payment: the QR goes on paper (our customer displays show text only)."""
+        columns, chinese = self._display_columns(), self._display_chinese()
+        self.show((("请扫码支付" if chinese else "SCAN QR TO PAY")[:columns],
+                   ("见小票" if chinese else "ON THE SLIP")[:columns]))
+        printer = self._device("printer")
+        slip = [Text("请扫码支付 Scan to pay", "center", bold=True), Qr(payload), Blank()]
+        self._use("printer", lambda p: p.write(to_escpos(slip, columns=getattr(printer, "columns", 48),
+                                                          dots=getattr(printer, "dots", 576),
+                                                          chinese=getattr(printer, "chinese", True))))
 
     def print_document(self, doc: dict[str, Any]) -> None:
         """Queue a sale, return or void receipt and print what the printer can take now (call on the worker)."""

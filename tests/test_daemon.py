@@ -209,3 +209,33 @@ def test_a_card_sale_through_pcscd_and_an_emulated_card(tmp_path, bank, vpcd):
     run_daemon(settings, scenario, tmp_path)
     with Store(settings.database_path) as store:
         assert store.conn.execute("SELECT interface, decision FROM card_auths").fetchall() == [("contact", "approved")]
+
+
+def test_wallet_payments_customer_and_merchant_presented(tmp_path):
+    settings = make_settings(tmp_path, payments={"wallet": "sim://wallet"})
+    prepared(settings)
+
+    async def scenario(daemon, systemd):
+        keypad, scanner = await signed_in(daemon)
+        done = []
+        daemon.results.append(lambda result: result.document and done.append(result))
+        scanner.scan(WATER)
+        await until(lambda: daemon.session.state is State.IN_SALE, "the scan")
+        keypad.press("SUBTOTAL", *"283456789012345678", "WALLET")  # the code on the shopper's phone
+        await until(lambda: len(done) == 1, "the customer-presented payment")
+        keypad.press("DONE")
+        await until(lambda: daemon.session.state is State.IDLE, "the next customer")
+        scanner.scan(RICE)
+        await until(lambda: daemon.session.state is State.IN_SALE, "the second scan")
+        keypad.press("SUBTOTAL", "WALLET")  # no code: the till presents a QR
+        provider = daemon.wallet_provider
+        await until(lambda: any(o.status == "pending" for o in provider.orders.values()), "the QR order")
+        assert "SCAN QR" in daemon.manager.device("display").current[0]
+        order_no = next(no for no, order in provider.orders.items() if order.status == "pending")
+        assert b"Scan to pay" in bytes(daemon.manager.device("printer").output)  # the QR slip (the QR is a raster)
+        provider.scan(order_no)  # the shopper's phone pays it
+        await until(lambda: len(done) == 2, "the merchant-presented payment")
+
+    daemon, _ = run_daemon(settings, scenario, tmp_path)
+    with Store(settings.database_path) as store:
+        assert store.scalar("SELECT count(*) FROM wallet_payments") == 2
