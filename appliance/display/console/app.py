@@ -116,7 +116,7 @@ class ConsoleApp(App[None]):
         self.push_screen(self.sale_screen)
         self.daemon.results.append(self.on_result)
         self.daemon.claims.append(self.claim)
-        self.refresh_sale()
+        self.call_after_refresh(self.refresh_sale)  # the sale screen is mounted by then
         self.spawn(self.refresh_status())
         self.set_interval(STATUS_EVERY_S, lambda: self.spawn(self.refresh_status()))
 
@@ -309,7 +309,7 @@ class ConsoleApp(App[None]):
         tender.set_class(state in (State.TENDERING, State.CARD), "shown")
         tender.update(self.tender_text() if daemon.till.sale is not None else "")
         message = screen.query_one("#message", Static)
-        message.update(self.message)
+        message.update(self.message or (l("sign_in_hint") if state is State.LOCKED else ""))
         message.set_class(self.refused, "refused")
         screen.query_one("#entry", Static).update(self.entry_text())
         self.draw_status()

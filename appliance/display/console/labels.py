@@ -22,6 +22,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "operator": ("收银员", "Operator"),
     "entry": ("输入", "Entry"),
     "no_sale": ("无销售", "no sale"),
+    "sign_in_hint": ("请输入工号, 按确认; 再输入密码, 按确认", "sign in: operator code, ENTER, then PIN, ENTER"),
     "to_pay": ("应付", "To pay"),
     "paid": ("已付", "Paid"),
     "tender": ("付款", "Payment"),
