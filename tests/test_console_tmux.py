@@ -49,7 +49,7 @@ def test_a_shift_and_a_sale_by_keys_in_a_real_terminal(tmp_path: Path) -> None:
     tmux("new-session", "-d", "-s", SESSION, "-x", "100", "-y", "30",
          f"{program} --config {config} run --demo --console on --lang en")
     try:
-        screen_shows("Printer: ok")
+        screen_shows("sign in: operator code")  # the signed-out screen says what to do
         keys(*"1001", "Enter", *"1234", "Enter")
         screen_shows("Operator:")
         keys("/", "4", "Enter")
