@@ -479,6 +479,27 @@ class Api:
                      _choice(True, False))
 
 
+def _sync_url(value: Any) -> str:
+    text = _text(400)(value)
+    if text and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError(f'must be empty (no sync) or an http(s) address like "https://ho.example.com", not {text!r}')
+    return text.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Sync:
+    url: str = _key("", "Head office address the journal is sent to (docs/sync.md); empty means no sync.", _sync_url)
+    device_secret_file: str = _key(
+        "var/device.secret", "File with this terminal's signing secret (hex, mode 0600), written by enrolment; "
+        "relative to the config file's folder.", _text(400))
+    batch_max_events: int = _key(500, "Most events sent in one request.", _integer(1, 10000))
+    batch_max_age_s: int = _key(60, "Send a part-filled batch once its oldest event has waited this many seconds.",
+                                _integer(0, 86400))
+    timeout_s: int = _key(10, "Seconds to wait for head office before a send counts as failed.", _integer(1, 300))
+    outbox_alert: int = _key(10000, "Unsent events at which the operator is warned that head office is behind.",
+                             _integer(1, 10_000_000))
+
+
 @dataclass(frozen=True)
 class Console:
     language: str = _key("zh", 'Labels of the operator console: "zh" (Chinese) or "en" (English).', _choice("zh", "en"))
@@ -505,6 +526,7 @@ class Settings:
     loyalty: Loyalty = field(default_factory=Loyalty)
     console: Console = field(default_factory=Console)
     api: Api = field(default_factory=Api)
+    sync: Sync = field(default_factory=Sync)
     devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)

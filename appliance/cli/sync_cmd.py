@@ -1,0 +1,66 @@
+"""`appliance sync status|now`: how far head office is behind, and sending the outbox now (docs/sync.md)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+
+from appliance.cli.common import open_store, settings_from
+from appliance.errors import ConfigError
+from appliance.sync.client import read_secret
+from appliance.sync.drain import Target, drain
+from appliance.sync.outbox import SyncState, status
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("sync", help="sending the journal to head office")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("status", help="unsent events, last success and last error").set_defaults(func=show_status)
+    now = sub.add_parser("now", help="send every unsent event to head office now")
+    now.add_argument("--attempts", type=int, default=3, metavar="N",
+                     help="tries per batch while head office does not answer, with growing random pauses (default 3)")
+    now.set_defaults(func=send_now)
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def show_status(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    with open_store(settings, must_exist=True) as store:
+        info = status(store.conn, SyncState.beside(settings.database_path))
+    print(f"head office:    {settings.sync.url or '(none: [sync] url is empty)'}")
+    print(f"unsent events:  {info.pending}" + (f" (oldest queued {info.oldest_pending})" if info.oldest_pending else ""))
+    print(f"sent in total:  {info.sent_total}")
+    if info.head_office_last_seq is not None:
+        print(f"head office holds up to seq {info.head_office_last_seq}")
+    success, error = info.last_success, info.last_error
+    print(f"last success:   {success['at'] + ' (' + str(success.get('sent', 0)) + ' sent)' if success else 'never'}")
+    print(f"last error:     {error['at'] + ' ' + error['message'] if error else 'none'}")
+    if info.pending >= settings.sync.outbox_alert:
+        print(f"WARNING: {info.pending} events wait for head office (alert at {settings.sync.outbox_alert}); "
+              "check the network and `appliance sync now`")
+        return 1
+    return 0
+
+
+def send_now(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not settings.sync.url:
+        raise ConfigError("sync is off: set url in [sync]", where=f"{settings.source}: [sync] url")
+    if args.attempts < 1:
+        raise ConfigError("--attempts must be 1 or more", where="--attempts")
+    target = Target(
+        url=settings.sync.url,
+        device=settings.device.id,
+        secret=read_secret(settings.resolve(settings.sync.device_secret_file)),
+        batch_max_events=settings.sync.batch_max_events,
+        timeout_s=settings.sync.timeout_s,
+    )
+    with open_store(settings, must_exist=True) as store:
+        result = drain(store, SyncState.beside(settings.database_path), target, now=_utc_now, attempts=args.attempts)
+    print(f"sent {result.sent} events in {result.batches} batches")
+    if result.error is not None:
+        raise result.error
+    return 0

@@ -1,0 +1,46 @@
+"""The terminal's sync client against the real head office: enrol, sell, drain, resend; every event once, chain whole."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from appliance.core.clock import iso
+from appliance.sync.client import enroll, read_secret
+from appliance.sync.drain import Target, drain
+from appliance.sync.outbox import SyncState
+from tests.conftest import RICE, WATER
+from tests.test_hq import Server
+
+
+def sell(till, *codes: str) -> None:
+    for code in codes:
+        till.scan(code)
+    till.pay("cash")
+
+
+def test_a_terminal_enrols_and_delivers_its_journal_to_head_office_exactly_once(tmp_path, till, store, clock):
+    hq = Server(tmp_path / "hq.sqlite")
+    try:
+        secret_file = tmp_path / "device.secret"
+        enroll(hq.url, hq.storage.new_enrollment_code(), "T01", secret_file)
+        sell(till, RICE, WATER)
+        sell(till, WATER)
+        target = Target(hq.url, "T01", read_secret(secret_file), batch_max_events=3, timeout_s=5)
+        state = SyncState.beside(tmp_path / "appliance.db")
+        result = drain(store, state, target, now=lambda: iso(clock.now()))
+        journal = store.scalar("SELECT max(seq) FROM journal")
+        assert result.error is None and result.sent == journal and result.batches >= 2
+        with sqlite3.connect(hq.storage.path) as conn:
+            held = conn.execute("SELECT count(*), count(DISTINCT seq), max(seq) FROM events WHERE device = 'T01'").fetchone()
+            problems = conn.execute("SELECT count(*) FROM chain_problems").fetchone()[0]
+        assert held == (journal, journal, journal) and problems == 0
+        # Everything is confirmed: unmark it as if the answers had been lost, and send again.
+        store.conn.execute("UPDATE outbox SET sent_at = NULL")
+        again = drain(store, state, target, now=lambda: iso(clock.now()))
+        assert again.error is None and again.sent == journal
+        with sqlite3.connect(hq.storage.path) as conn:
+            assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == journal  # nothing twice
+        status, answer = hq.status("T01")
+        assert status == 200 and answer["last_seq"] == journal and answer["problems"] == []
+    finally:
+        hq.stop()
