@@ -75,7 +75,7 @@ def test_a_sale_through_the_api_shows_in_the_report_and_is_printed(tmp_path):
         assert doc["receipt_no"] == "T01-000001" and len(doc["lines"]) == 2
         status, till = await client.call("GET", "/till")
         assert status == 200 and till["state"] == "receipt" and till["operator"] == CASHIER[0]
-        status, report = await client.call("GET", f"/reports/sales-day",
+        status, report = await client.call("GET", "/reports/sales-day",
                                            role="manager")
         assert status == 200, report
         assert report["rows"] and report["report"] == "sales-day"
