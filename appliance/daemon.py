@@ -102,7 +102,7 @@ class Daemon:
         self.notifier.ready(self._status())
         api = await self._start_api()
         tasks = [asyncio.create_task(self._dispatch_events()), asyncio.create_task(self._watchdog()),
-                 asyncio.create_task(self._drain_host_queue())]
+                 asyncio.create_task(self._drain_host_queue()), asyncio.create_task(self._sync_upstream())]
         await self._stopping.wait()
         self.notifier.stopping("finishing the current action")
         for task in tasks:
@@ -300,6 +300,23 @@ class Daemon:
             await asyncio.sleep(30)
             if not self._busy:
                 await self.run_in_worker(lambda: host_queue.drain(self.store, acquirer, now=self.clock.now()))
+
+    async def _sync_upstream(self) -> None:
+        """The outbox to head office, on a thread and a connection of its own: sync never holds up a sale."""
+        if not self.settings.sync.url:
+            return
+        from appliance.sync import upstream  # loaded only when a head office is configured
+
+        assert self.loop is not None
+        sync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync")
+        uploader = upstream.Uploader(self.settings)
+        try:
+            while True:
+                wait = await self.loop.run_in_executor(sync, uploader.step)
+                await asyncio.sleep(wait)
+        finally:
+            await self.loop.run_in_executor(sync, uploader.close)
+            sync.shutdown(wait=False)
 
     # --- helpers
 

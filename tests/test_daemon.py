@@ -47,8 +47,8 @@ class Systemd:
                 return self.said
 
 
-async def until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
+async def until(condition, what: str, seconds: float = WAIT_S) -> None:
+    deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
@@ -239,3 +239,32 @@ def test_wallet_payments_customer_and_merchant_presented(tmp_path):
     daemon, _ = run_daemon(settings, scenario, tmp_path)
     with Store(settings.database_path) as store:
         assert store.scalar("SELECT count(*) FROM wallet_payments") == 2
+
+
+def test_the_daemon_delivers_its_journal_to_head_office(tmp_path):
+    from appliance.sync.client import enroll
+    from tests.test_hq import Server
+
+    hq = Server(tmp_path / "hq.sqlite")
+    try:
+        enroll(hq.url, hq.storage.new_enrollment_code(), "T01", tmp_path / "device.secret")
+        settings = make_settings(tmp_path, sync={"url": hq.url, "device_secret_file": "device.secret",
+                                                 "batch_max_events": 1})
+        prepared(settings)
+
+        def held() -> int:
+            return hq.status("T01")[1]["last_seq"]
+
+        async def scenario(daemon, systemd):
+            keypad, scanner = await signed_in(daemon)
+            scanner.scan(RICE)
+            await until(lambda: daemon.session.state is State.IN_SALE, "the scan")
+            keypad.press("SUBTOTAL", "CASH")
+            await until(lambda: daemon.session.state is State.RECEIPT, "the sale")
+            journal = daemon.store.scalar("SELECT max(seq) FROM journal")
+            await until(lambda: held() == journal, "head office holding the whole journal", seconds=30)
+
+        run_daemon(settings, scenario, tmp_path)
+        assert hq.status("T01")[1]["problems"] == []
+    finally:
+        hq.stop()

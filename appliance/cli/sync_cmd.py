@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 from appliance.cli.common import open_store, settings_from
 from appliance.errors import ConfigError
-from appliance.sync.client import read_secret
 from appliance.sync.drain import Target, drain
 from appliance.sync.outbox import SyncState, status
 
@@ -51,13 +50,7 @@ def send_now(args: argparse.Namespace) -> int:
         raise ConfigError("sync is off: set url in [sync]", where=f"{settings.source}: [sync] url")
     if args.attempts < 1:
         raise ConfigError("--attempts must be 1 or more", where="--attempts")
-    target = Target(
-        url=settings.sync.url,
-        device=settings.device.id,
-        secret=read_secret(settings.resolve(settings.sync.device_secret_file)),
-        batch_max_events=settings.sync.batch_max_events,
-        timeout_s=settings.sync.timeout_s,
-    )
+    target = Target.from_settings(settings)
     with open_store(settings, must_exist=True) as store:
         result = drain(store, SyncState.beside(settings.database_path), target, now=_utc_now, attempts=args.attempts)
     print(f"sent {result.sent} events in {result.batches} batches")

@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from appliance.config import Settings
 from appliance.native.secret import Secret
 from appliance.store.db import Store
-from appliance.sync.client import SyncError, SyncProtocolError, SyncUnreachable, backoff, send_batch
+from appliance.sync.client import SyncError, SyncProtocolError, SyncUnreachable, backoff, read_secret, send_batch
 from appliance.sync.outbox import SyncState, mark_sent, record_last_seq, unsent
 
 
@@ -26,6 +27,13 @@ class Target:
     secret: Secret
     batch_max_events: int
     timeout_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Target":
+        """The configured head office and this device's credentials (the secret file must exist)."""
+        return cls(url=settings.sync.url, device=settings.device.id,
+                   secret=read_secret(settings.resolve(settings.sync.device_secret_file)),
+                   batch_max_events=settings.sync.batch_max_events, timeout_s=settings.sync.timeout_s)
 
 
 @dataclass(frozen=True)
