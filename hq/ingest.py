@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
 
+from appliance.store import journal
 from hq.errors import Malformed, TooLarge, Unauthorized
 from hq.storage import Batch, Event, Problem, Storage
 
@@ -120,15 +121,19 @@ def _event(raw: Any, where: str) -> Event:
         if not HEX_HASH.match(hashes[name]):
             raise Malformed(f"{where}.{name} must be 64 lower-case hex digits", where=f"{where}.{name}")
     payload = _field(raw, "payload", dict, where)
-    return Event(
-        seq=seq,
-        at=_field(raw, "at", str, where),
-        kind=_field(raw, "kind", str, where),
-        ref=_field(raw, "ref", str, where),
-        # The journal's canonical spelling, so the text held is the text the terminal hashed.
-        payload=json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-        **hashes,
-    )
+    try:
+        # The journal's own canonical spelling and chain hash (one definition, shared with
+        # the terminal): the text held is the text the terminal hashed, and it must match.
+        text = journal.canonical(payload)
+    except ValueError as exc:
+        raise Malformed(f"{where}.payload cannot be held exactly ({exc})", where=f"{where}.payload") from None
+    event = Event(seq=seq, at=_field(raw, "at", str, where), kind=_field(raw, "kind", str, where),
+                  ref=_field(raw, "ref", str, where), payload=text, **hashes)
+    expected = journal.entry_hash(bytes.fromhex(event.prev_hash), seq, event.at, event.kind, event.ref, text).hex()
+    if expected != event.hash:
+        raise Malformed(f"{where}.hash does not match the event's content: altered in transit or on the terminal",
+                        where=f"{where}.hash")
+    return event
 
 
 def load_object(data: bytes) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from appliance.store import journal
 from hq import ingest
 from hq.__main__ import build_parser
 from hq.errors import Malformed
@@ -93,12 +94,13 @@ def till(hq):
 
 
 def chain(first: int, last: int, prev: str = GENESIS) -> list[dict[str, Any]]:
-    """Events first..last, each linked to the one before (hashes need only be distinct hex here)."""
+    """Events first..last, each linked to the one before, hashed as the terminal's journal hashes them."""
     events = []
     for seq in range(first, last + 1):
-        digest = hashlib.sha256(f"{prev}{seq}".encode()).hexdigest()
-        events.append({"seq": seq, "at": "2026-01-02T10:00:00+00:00", "kind": "sale", "ref": f"R{seq}",
-                       "payload": {"total": 100 * seq}, "prev_hash": prev, "hash": digest})  # fmt: skip
+        at, payload = "2026-01-02T10:00:00+00:00", {"total": 100 * seq}
+        digest = journal.entry_hash(bytes.fromhex(prev), seq, at, "sale", f"R{seq}", journal.canonical(payload)).hex()
+        events.append({"seq": seq, "at": at, "kind": "sale", "ref": f"R{seq}", "payload": payload,
+                       "prev_hash": prev, "hash": digest})  # fmt: skip
         prev = digest
     return events
 
@@ -166,10 +168,22 @@ def test_a_batch_overlapping_a_held_one_stores_only_the_new_events(hq, till):
 
 def test_the_payload_is_held_in_the_journals_canonical_spelling(hq, till):
     device, secret = till
-    event = chain(1, 1)[0] | {"payload": {"z": 1, "a": "é"}}
-    hq.send(device, secret, body(device, [event]))
+    payload = {"z": 1, "a": "é"}
+    digest = journal.entry_hash(bytes(32), 1, "2026-01-02T10:00:00+00:00", "sale", "R1", journal.canonical(payload))
+    event = chain(1, 1)[0] | {"payload": payload, "hash": digest.hex()}
+    status, _ = hq.send(device, secret, body(device, [event]))
+    assert status == 200
     with sqlite3.connect(hq.storage.path) as conn:
         assert conn.execute("SELECT payload FROM events").fetchone()[0] == '{"a":"é","z":1}'
+
+
+def test_an_event_whose_hash_does_not_match_its_content_is_refused(hq, till):
+    device, secret = till
+    events = chain(1, 2)
+    events[1]["payload"] = {"total": 1}  # altered after it was hashed
+    status, answer = hq.send(device, secret, body(device, events))
+    assert status == 400 and "events[1].hash does not match the event's content" in answer["message"]
+    assert held(hq, device) == []  # nothing of the batch is kept
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(hq, till):

@@ -44,3 +44,28 @@ def test_a_terminal_enrols_and_delivers_its_journal_to_head_office_exactly_once(
         assert status == 200 and answer["last_seq"] == journal and answer["problems"] == []
     finally:
         hq.stop()
+
+
+def test_the_cli_enrols_and_sends_to_head_office(tmp_path, monkeypatch, capsys):
+    import io
+    import sys
+
+    from tests.test_cli import CASHIER, Cli, write_config
+
+    hq = Server(tmp_path / "hq.sqlite")
+    try:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        cli = Cli(write_config(tmp_path / "etc", f'[sync]\nurl = "{hq.url}"\ndevice_secret_file = "device.secret"\n'),
+                  monkeypatch, capsys)
+        assert cli("sync", "enroll", "--code", "not-a-code").code == 1
+        enrolled = cli("sync", "enroll", "--code", hq.storage.new_enrollment_code())
+        assert enrolled.code == 0, enrolled.err
+        assert "enrolled" in enrolled.out and (tmp_path / "etc" / "device.secret").stat().st_mode & 0o777 == 0o600
+        added = cli("operator", "add", "--code", CASHIER[0], "--name", "Boss", "--role", "manager", new_pin=CASHIER[1])
+        assert added.code == 0
+        sent = cli("sync", "now")
+        assert sent.code == 0, sent.err
+        journal = cli.query("SELECT max(seq) FROM journal")[0][0]
+        assert hq.status("T01")[1]["last_seq"] == journal
+    finally:
+        hq.stop()

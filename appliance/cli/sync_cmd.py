@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from appliance.cli.common import open_store, settings_from
 from appliance.errors import ConfigError
+from appliance.sync.client import enroll
 from appliance.sync.drain import Target, drain
 from appliance.sync.outbox import SyncState, status
 
@@ -19,6 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     now.add_argument("--attempts", type=int, default=3, metavar="N",
                      help="tries per batch while head office does not answer, with growing random pauses (default 3)")
     now.set_defaults(func=send_now)
+    enrol = sub.add_parser("enroll", help="trade a one-time enrolment code from head office for this terminal's secret")
+    enrol.add_argument("--code", required=True, help="the one-time code head office issued for this terminal")
+    enrol.set_defaults(func=enroll_device)
 
 
 def _utc_now() -> str:
@@ -56,4 +60,14 @@ def send_now(args: argparse.Namespace) -> int:
     print(f"sent {result.sent} events in {result.batches} batches")
     if result.error is not None:
         raise result.error
+    return 0
+
+
+def enroll_device(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not settings.sync.url:
+        raise ConfigError("sync is off: set url in [sync]", where=f"{settings.source}: [sync] url")
+    secret_file = settings.resolve(settings.sync.device_secret_file)
+    enroll(settings.sync.url, args.code.strip(), settings.device.id, secret_file, timeout=settings.sync.timeout_s)
+    print(f"terminal {settings.device.id} enrolled with {settings.sync.url}; its secret is in {secret_file} (mode 0600)")
     return 0
