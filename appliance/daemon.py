@@ -294,29 +294,43 @@ class Daemon:
             await asyncio.sleep(interval)
 
     async def _drain_host_queue(self) -> None:
-        tender = self.till.tenders.get("card")
-        acquirer = getattr(tender, "acquirer", None)
-        while acquirer is not None:
-            await asyncio.sleep(30)
-            if not self._busy:
-                await self.run_in_worker(lambda: host_queue.drain(self.store, acquirer, now=self.clock.now()))
+        """Reversals and offline advices to the acquirer, every 30 s, beside the till (a bank that does
+        not answer holds this thread for its timeout, never the worker a sale needs)."""
+        acquirer = getattr(self.till.tenders.get("card"), "acquirer", None)
+        if acquirer is None:
+            return
+        connection: list[Store] = []
+
+        def step() -> float:
+            if not connection:
+                connection.append(Store(self.settings.database_path))
+            host_queue.drain(connection[0], acquirer, now=self.clock.now())
+            return 30.0
+
+        await self._beside("host-queue", step, lambda: [store.close() for store in connection], first_wait=30.0)
 
     async def _sync_upstream(self) -> None:
-        """The outbox to head office, on a thread and a connection of its own: sync never holds up a sale."""
+        """The outbox to head office, beside the till: sync never holds up a sale."""
         if not self.settings.sync.url:
             return
         from appliance.sync import upstream  # loaded only when a head office is configured
 
-        assert self.loop is not None
-        sync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync")
         uploader = upstream.Uploader(self.settings)
+        await self._beside("sync", uploader.step, uploader.close)
+
+    async def _beside(self, name: str, step: Callable[[], float], close: Callable[[], Any], *,
+                      first_wait: float = 0.0) -> None:
+        """Run `step` over and over on a thread of its own (with its own database connection, which
+        SQLite's WAL mode allows beside the till's writer); `step` returns the seconds to wait."""
+        assert self.loop is not None
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         try:
+            await asyncio.sleep(first_wait)
             while True:
-                wait = await self.loop.run_in_executor(sync, uploader.step)
-                await asyncio.sleep(wait)
+                await asyncio.sleep(await self.loop.run_in_executor(executor, step))
         finally:
-            await self.loop.run_in_executor(sync, uploader.close)
-            sync.shutdown(wait=False)
+            await self.loop.run_in_executor(executor, close)
+            executor.shutdown(wait=False)
 
     # --- helpers
 
@@ -332,7 +346,12 @@ class Daemon:
         return await self.loop.run_in_executor(self.worker, call)
 
     def _state_changed(self, state: State) -> None:
-        self._signal("attention" if state in (State.CARD, State.OVERRIDE) else "idle" if state is State.LOCKED else "ok")
+        # The LEDs hold a waiting state (a card, a supervisor) or the locked till; an action's
+        # own result beeps ok or error, so a plain state change adds no second beep.
+        if state in (State.CARD, State.OVERRIDE):
+            self._signal("attention")
+        elif state is State.LOCKED:
+            self._signal("idle")
 
     def _device(self, kind: str) -> Any:
         state = self.manager.first(kind)

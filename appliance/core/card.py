@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 
 from appliance.config import Payments
 from appliance.core import host_queue, offline
-from appliance.core.card_data import SealError, card_token, seal
+from appliance.core.card_data import card_token, load_seal_key, seal
 from appliance.core.card_host import Acquirer, HostDown, HostNoAnswer, Reply, transmitted
 from appliance.core.clock import Clock, iso
 from appliance.core.tenders import Payment, Tender, TenderContext
@@ -96,7 +96,9 @@ class CardTender(Tender):
     ):
         self.store, self.terminal, self.acquirer = store, terminal, acquirer
         self.emv, self.rules, self.clock = emv, rules, clock
-        self.token_key, self.seal_key, self.pin_block = token_key, seal_key, pin_block
+        self.token_key, self.pin_block = token_key, pin_block
+        # Checked here, at start-up: a bad key is a configuration error, not a surprise mid-payment.
+        self.seal_key = load_seal_key(seal_key) if seal_key is not None else None
         self._pending: dict[str, _Pending] = {}
         self._chip_failed: set[str] = set()  # sales whose chip could not be read (swipe fallback)
         host_queue.release_orphans(store, at=clock.now())  # a previous run's unfinished approvals
@@ -146,7 +148,7 @@ class CardTender(Tender):
                 attempt.refusal = f"the bank cannot be reached and {why}"
                 return OnlineResponse(False, "Z3")
             attempt.offline = True
-            attempt.sealed = seal(self.seal_key or b"", {
+            attempt.sealed = seal(self.seal_key, {
                 "pan": request.pan.reveal().decode(), "psn": request.psn, "expiry": request.expiry})
             return OnlineResponse(False, "", unable_to_go_online=True)
         except HostNoAnswer as exc:
@@ -159,10 +161,6 @@ class CardTender(Tender):
     def _offline_refusal(self, total: int, interface: str, now: datetime, ctx: TenderContext) -> str:
         if self.seal_key is None:
             return "offline approvals are not set up (no acquirer sealing key)"
-        try:
-            seal(self.seal_key, {})
-        except SealError as exc:
-            return str(exc)
         # Offline payments already taken on this sale count too: splitting a sale must not get round the caps.
         on_this_sale = [p.amount for p in ctx.pending
                         if p.kind == "card" and (pending := self._pending.get(p.reference)) and pending.sealed]

@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from appliance.native.secret import Secret
 
@@ -42,15 +43,10 @@ class SealError(ValueError):
     """The acquirer's sealing key is missing or unusable; offline approvals are not possible."""
 
 
-def seal(public_key_pem: bytes, card: dict[str, str]) -> bytes:
-    """The card data an offline advice needs, readable only with the acquirer's private key.
-
-    Store-and-forward must keep the card number until the host has the advice; sealing
-    it with RSA-OAEP (SHA-256) to the acquirer's public key means a copy of the database,
-    or the till itself, cannot turn it back into a card number.
-    """
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+def load_seal_key(public_key_pem: bytes) -> Any:
+    """The acquirer's RSA public key, checked once when the till starts (SealError names what is wrong)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         key = serialization.load_pem_public_key(public_key_pem)
@@ -58,5 +54,18 @@ def seal(public_key_pem: bytes, card: dict[str, str]) -> bytes:
         raise SealError("the acquirer's card sealing key is not a PEM public key") from exc
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
         raise SealError("the acquirer's card sealing key must be an RSA key of 2048 bits or more")
+    return key
+
+
+def seal(key: Any, card: dict[str, str]) -> bytes:
+    """The card data an offline advice needs, readable only with the acquirer's private key.
+
+    Store-and-forward must keep the card number until the host has the advice; sealing
+    it with RSA-OAEP (SHA-256) to the acquirer's public key means a copy of the database,
+    or the till itself, cannot turn it back into a card number.
+    """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     plain = json.dumps(card, sort_keys=True, separators=(",", ":")).encode()
     return key.encrypt(plain, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))

@@ -12,7 +12,7 @@ from typing import Callable
 
 from appliance.config import Settings
 from appliance.core.card import CardTender, CardTerminal
-from appliance.core.card_data import device_key
+from appliance.core.card_data import SealError, device_key
 from appliance.core.card_host import Acquirer
 from appliance.core.clock import Clock
 from appliance.emv import pinblock
@@ -80,6 +80,13 @@ def pin_encryptor(settings: Settings) -> Callable[[Secret, Secret], Secret] | No
 
 
 def card_tender(settings: Settings, store: Store, terminal: CardTerminal, clock: Clock) -> CardTender:
+    try:
+        return _card_tender(settings, store, terminal, clock)
+    except SealError as exc:
+        raise ConfigError(str(exc), where=f"{settings.source}: [payments] seal_key") from exc
+
+
+def _card_tender(settings: Settings, store: Store, terminal: CardTerminal, clock: Clock) -> CardTender:
     return CardTender(
         store, terminal, acquirer=acquirer(settings), emv=terminal_config(settings), rules=settings.payments,
         token_key=device_key(Path(settings.database_path).parent), clock=clock,

@@ -135,7 +135,7 @@ def _money(values: dict[str, str], column: str, exponent: int, *, required: bool
     return amount
 
 
-def _rows(reader) -> Iterable[tuple[int, list[str]]]:
+def csv_rows(reader) -> Iterable[tuple[int, list[str]]]:
     """Records with the line each starts on (a quoted field may span lines; line_num is the last)."""
     while True:
         start = reader.line_num + 1
@@ -149,7 +149,7 @@ def _rows(reader) -> Iterable[tuple[int, list[str]]]:
 
 
 def _records(stream: Iterable[str], result: ImportResult) -> Iterable[tuple[int, dict[str, str]]]:
-    rows = _rows(csv.reader(stream))
+    rows = csv_rows(csv.reader(stream))
     try:
         _, header = next(rows)
     except StopIteration:

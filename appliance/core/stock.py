@@ -25,7 +25,7 @@ from typing import Any, Iterable, Sequence
 from appliance.config import Settings
 from appliance.core import reorder, stock_ledger
 from appliance.core.catalog import Product
-from appliance.core.catalog_csv import RowError
+from appliance.core.catalog_csv import RowError, csv_rows
 from appliance.core.clock import iso
 from appliance.core.ids import uuid7
 from appliance.core.money import MAX_MINOR, div_round_half_up, parse_amount, parse_quantity
@@ -142,24 +142,16 @@ DELIVERY_COLUMNS = ("sku", "quantity", "unit_cost")
 def read_delivery(conn, text: Iterable[str], exponent: int) -> tuple[list[ReceiptLine], list[RowError]]:
     """Every row of a delivery note checked on its own, so one pass names every bad row
     (line, column, reason) as the catalog import does; the caller books nothing if any is bad."""
-    reader = csv.reader(text)
+    rows = csv_rows(csv.reader(text))
     try:
-        header = [h.strip().lower().lstrip("\ufeff") for h in next(reader)]
+        _, header = next(rows)
     except StopIteration:
         raise InputError("the file is empty; the first line must be sku,quantity,unit_cost", where="line 1") from None
-    except csv.Error as exc:
-        raise InputError(f"the file cannot be read as CSV: {exc}", where="line 1") from None
+    header = [h.strip().lower().lstrip("\ufeff") for h in header]
     if sorted(header) != sorted(DELIVERY_COLUMNS):
         raise InputError(f"the columns must be {','.join(DELIVERY_COLUMNS)}, not {','.join(header)}", where="line 1")
     lines, errors = [], []
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise InputError(f"the file cannot be read as CSV: {exc}", where=f"line {start}") from None
+    for start, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
