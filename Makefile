@@ -11,8 +11,9 @@ DEBS       := python3-venv python3-dev gcc libpcsclite-dev libusb-1.0-0
 # ... and those only the tests need: clang with libFuzzer (TLV fuzz run), pcscd with the
 # virtual reader driver (card readers, emulated cards), a CJK font (receipt images),
 # systemd-analyze (the service unit is verified and its exposure rated), tmux (the console
-# in a real terminal).
-TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd tmux
+# in a real terminal), chromium (head office's receipt page drawn by a real browser),
+# postgresql-15 (head office tested on a real PostgreSQL; hq/pg_cluster.py starts it).
+TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd tmux chromium postgresql-15
 NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
 FUZZ_SECONDS ?= 300
 

@@ -19,20 +19,28 @@ from typing import Any
 
 from appliance.store import journal
 from hq.errors import Malformed, TooLarge, Unauthorized
-from hq.storage import Batch, Event, Problem, Storage
+from hq import projection
+from hq.projection import Projection
+from hq.storage import Event, Problem, SqlStorage
 
 MAX_UNZIPPED = 16 * 1024 * 1024  # a batch bigger than this is a zip bomb or an outbox bug
 HEX_HASH = re.compile(r"[0-9a-f]{64}\Z")  # SHA-256, lower-case hex, as the terminal's journal writes it
-GAP, BROKEN = "gap before", "chain broken"
+GAP, BROKEN, CONFLICT = "gap before", "chain broken", "conflict"
 MAX_SEQ = 2**62  # inside BIGINT with room for seq + 1; no till lives that long
 
 
 @dataclass
 class Outcome:
-    """The 200 answer: the terminal marks `stored` and `duplicates` sent, nothing else."""
+    """The 200 answer: the terminal marks `stored`, `duplicates` and `conflicts` sent, nothing else.
+
+    A conflict (a seq resent with content other than the copy held) is confirmed too:
+    head office keeps its copy and records the problem for a technician, and resending
+    could never change that.
+    """
 
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)
     last_seq: int = 0
     problems: list[Problem] = field(default_factory=list)
 
@@ -40,6 +48,7 @@ class Outcome:
         return {
             "stored": self.stored,
             "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
             "last_seq": self.last_seq,
             "problems": [{"seq": p.seq, "problem": p.problem} for p in self.problems],
         }
@@ -50,7 +59,7 @@ def sign(secret: bytes, body: bytes) -> str:
     return hmac.new(secret, body, sha256).hexdigest()
 
 
-def authenticate(storage: Storage, device: str | None, signature: str | None, body: bytes) -> str:
+def authenticate(storage: SqlStorage, device: str | None, signature: str | None, body: bytes) -> str:
     """The device id, once it is known to be enrolled, not revoked, and to have signed `body`.
 
     Unknown and revoked share one answer: a caller without the secret learns nothing
@@ -165,39 +174,58 @@ def parse(data: bytes, device: str) -> list[Event]:
     return events
 
 
-def _check_links(batch: Batch, event: Event) -> list[Problem]:
-    """The problems a newly stored event reveals, looking back to seq-1 and forward to seq+1."""
-    problems = []
-    if event.seq > 1:
-        before = batch.hash_of(event.seq - 1)
-        if before is None:
-            problems.append(Problem(event.seq, GAP))
-        elif before != event.prev_hash:
-            problems.append(Problem(event.seq, BROKEN))
-    # An event that fills a gap is the first chance to check the link of the one after it.
-    after = batch.prev_hash_of(event.seq + 1)
-    if after is not None and after != event.hash:
-        problems.append(Problem(event.seq + 1, BROKEN))
-    return problems
+def _problems(events: list[Event], new: set[int], before: dict[int, tuple[str, str]]) -> tuple[list[Problem], list[int]]:
+    """The chain problems this batch reveals, and the seqs resent with other content (conflicts).
+
+    `before` holds (prev_hash, hash) of the seqs around the batch as stored before it.
+    A new event is checked against seq-1 (held before or new in this batch) and, when
+    it fills a gap, seq+1 held before is checked against it.
+    """
+    hashes = {seq: pair[1] for seq, pair in before.items()}
+    hashes.update((e.seq, e.hash) for e in events if e.seq in new)
+    problems, conflicts = [], []
+    for event in events:
+        if event.seq not in new:
+            # Resent: it must be the copy held. Another one means the terminal's journal was
+            # rewritten or restored from an old backup; the held copy is kept, never replaced.
+            if before[event.seq][1] != event.hash:
+                conflicts.append(event.seq)
+                problems.append(Problem(event.seq, CONFLICT))
+            continue
+        if event.seq > 1:
+            prev = hashes.get(event.seq - 1)
+            if prev is None:
+                problems.append(Problem(event.seq, GAP))
+            elif prev != event.prev_hash:
+                problems.append(Problem(event.seq, BROKEN))
+        after = before.get(event.seq + 1)
+        if after is not None and after[0] != event.hash:
+            problems.append(Problem(event.seq + 1, BROKEN))
+    return problems, conflicts
 
 
-def store(storage: Storage, device: str, events: list[Event]) -> Outcome:
-    """Store each event once, record the chain problems it reveals, and say what happened."""
+def store(storage: SqlStorage, device: str, events: list[Event]) -> Outcome:
+    """Store each event once, derive its report rows, record the chain problems, and say what happened."""
     outcome = Outcome()
     with storage.batch(device) as batch:
+        seqs = {e.seq for e in events}
+        before = batch.held(seqs | {s - 1 for s in seqs if s > 1} | {s + 1 for s in seqs})
+        new = set(batch.insert_new(events))
+        rows = Projection()
         for event in events:
-            if not batch.insert(event):
+            if event.seq in new:
+                outcome.stored.append(event.seq)
+                projection.add(rows, event.seq, event.kind, event.payload)
+            elif before[event.seq][1] == event.hash:
                 outcome.duplicates.append(event.seq)
-                continue
-            outcome.stored.append(event.seq)
-            for problem in _check_links(batch, event):
-                batch.flag(problem)
-                outcome.problems.append(problem)
-        outcome.last_seq = batch.last_seq()
+        outcome.problems, outcome.conflicts = _problems(events, new, before)
+        batch.project(rows)
+        batch.flag(outcome.problems)
+        outcome.last_seq = batch.advance() if new else batch.last_seq
     return outcome
 
 
-def ingest(storage: Storage, device: str | None, signature: str | None, encoding: str | None, body: bytes) -> Outcome:
+def ingest(storage: SqlStorage, device: str | None, signature: str | None, encoding: str | None, body: bytes) -> Outcome:
     """The whole of POST /v1/ingest after the HTTP layer: authenticate, unzip, parse, store."""
     device = authenticate(storage, device, signature, body)
     if (encoding or "").strip().lower() != "gzip":

@@ -1,71 +1,29 @@
-"""Where the head office keeps devices, enrolment codes and received events: an interface and its SQLite implementation.
+"""Where the head office keeps devices, enrolment codes and received events: the interface, shared by both databases.
 
-SQLite is the embedded default (one file, no server to run); PostgreSQL is the next
-implementation of the same `Storage` protocol. So the SQL on the ingest path is the common
-subset of both: `INSERT ... ON CONFLICT (device, seq) DO NOTHING` (SQLite >= 3.24,
-PostgreSQL >= 9.5), plain `?`-style parameters the driver adapter rewrites, times passed in
-as ISO text from Python rather than computed by a dialect's date functions.
+SQLite (hq/storage_sqlite.py) is the embedded default for `make run` and a single shop;
+PostgreSQL (hq/storage_pg.py) is for a chain. Everything here is written once in the SQL
+both accept: `INSERT ... ON CONFLICT DO NOTHING`, `?` parameters (rewritten for psycopg),
+times made in Python as ISO text. A backend says how to connect, how to lock one device
+for a batch, and how to insert many rows at once.
 
-Chain logic (what counts as a gap or a broken link) is not here: it lives in hq/ingest.py,
-which drives a `Batch` so every backend gets it for free.
+Chain logic (what is a gap, a broken link or a conflict) is not here: it lives in
+hq/ingest.py, which drives a `Batch`, so every backend gets it unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 from appliance.errors import NotFound
 
 from hq.errors import EnrollmentRefused
+from hq.projection import Projection
 
 SECRET_BYTES = 32  # the contract: the device secret is hex of 32 bytes (HMAC-SHA256 key length)
-
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS devices (
-        id TEXT PRIMARY KEY,
-        enrolled_at TEXT NOT NULL,
-        revoked_at TEXT
-    )""",
-    # The secret is stored itself, not a hash of it: the head office must recompute the
-    # HMAC of each body with it. It has a table of its own so reports, exports and
-    # backups of device data can leave it out, and so a future move to a key store
-    # touches one table.
-    """CREATE TABLE IF NOT EXISTS device_secrets (
-        device TEXT PRIMARY KEY REFERENCES devices (id),
-        secret TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS enrollment_codes (
-        code TEXT PRIMARY KEY,
-        created_at TEXT NOT NULL,
-        used_at TEXT,
-        device TEXT
-    )""",
-    """CREATE TABLE IF NOT EXISTS events (
-        device TEXT NOT NULL,
-        seq BIGINT NOT NULL,
-        at TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        ref TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (device, seq)
-    )""",
-    """CREATE TABLE IF NOT EXISTS chain_problems (
-        device TEXT NOT NULL,
-        seq BIGINT NOT NULL,
-        problem TEXT NOT NULL,
-        found_at TEXT NOT NULL,
-        PRIMARY KEY (device, seq, problem)
-    )""",
-]
 
 
 def now() -> str:
@@ -89,123 +47,60 @@ class Event:
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    problem: str  # "gap before" | "chain broken" (the contract's two words)
+    problem: str  # "gap before" | "chain broken" | "conflict" (the contract's words)
 
 
-class Batch(Protocol):
-    """One device's ingest transaction: what hq/ingest.py needs to store and check a batch."""
+class Connection(Protocol):
+    """The part of a DB-API connection the shared code uses (sqlite3 and psycopg both have it)."""
 
-    def insert(self, event: Event) -> bool:
-        """Store the event unless (device, seq) is held; True when it was newly stored."""
-
-    def hash_of(self, seq: int) -> str | None:
-        """The stored hash of the device's event `seq`, None when it is not held."""
-
-    def prev_hash_of(self, seq: int) -> str | None:
-        """The stored prev_hash of the device's event `seq`, None when it is not held."""
-
-    def flag(self, problem: Problem) -> None:
-        """Record a chain problem (once: recording it again changes nothing)."""
-
-    def last_seq(self) -> int:
-        """The highest seq n such that 1..n are all held (0 when seq 1 is missing)."""
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
 
 
-class Storage(Protocol):
-    """What the head office server needs from a database."""
+class SqlStorage:
+    """The `Storage` the server uses, over any database a subclass connects to.
 
-    def new_enrollment_code(self) -> str: ...
+    Subclasses provide `_connect()` (a connection in autocommit), `_begin(conn, device)`
+    (open the write transaction and, for a batch, lock that device), `_sql(text)`
+    (parameter style), `_insert_events()`, `_held()` and `_insert_many()`.
+    """
 
-    def enroll(self, code: str, device: str) -> str: ...
+    def _sql(self, text: str) -> str:
+        return text
 
-    def revoke(self, device: str) -> None: ...
+    def _connect(self) -> contextlib.AbstractContextManager[Any]:
+        raise NotImplementedError
 
-    def secret_of(self, device: str) -> bytes | None: ...
+    def _begin(self, conn: Any) -> None:
+        raise NotImplementedError
 
-    def batch(self, device: str) -> contextlib.AbstractContextManager[Batch]: ...
+    def _lock_device(self, conn: Any, device: str) -> tuple[str, int] | None:
+        """Lock the device's row until commit; its (store, last_seq), None when unknown."""
+        raise NotImplementedError
 
-    def status(self, device: str) -> tuple[int, list[Problem]]: ...
+    def _insert_events(self, conn: Any, device: str, events: Sequence[Event], received_at: str) -> list[int]:
+        """Insert the events not held yet; the seqs of those newly stored."""
+        raise NotImplementedError
 
+    def _held(self, conn: Any, device: str, seqs: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(prev_hash, hash) of each of `seqs` the device has stored."""
+        raise NotImplementedError
 
-class _SqliteBatch:
-    """`Batch` over one open SQLite transaction."""
+    def _insert_many(self, conn: Any, sql: str, rows: Sequence[tuple]) -> None:
+        raise NotImplementedError
 
-    def __init__(self, conn: sqlite3.Connection, device: str):
-        self._conn = conn
-        self._device = device
-        self._received_at = now()
+    def _one(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        return conn.execute(self._sql(sql), params).fetchone()
 
-    def insert(self, event: Event) -> bool:
-        cursor = self._conn.execute(
-            "INSERT INTO events (device, seq, at, kind, ref, payload, prev_hash, hash, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, seq) DO NOTHING",
-            (self._device, event.seq, event.at, event.kind, event.ref, event.payload,
-             event.prev_hash, event.hash, self._received_at),
-        )  # fmt: skip
-        return cursor.rowcount == 1
+    def _all(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return conn.execute(self._sql(sql), params).fetchall()
 
-    def _column(self, column: str, seq: int) -> str | None:
-        row = self._conn.execute(
-            f"SELECT {column} FROM events WHERE device = ? AND seq = ?", (self._device, seq)
-        ).fetchone()
-        return row[0] if row else None
-
-    def hash_of(self, seq: int) -> str | None:
-        return self._column("hash", seq)
-
-    def prev_hash_of(self, seq: int) -> str | None:
-        return self._column("prev_hash", seq)
-
-    def flag(self, problem: Problem) -> None:
-        self._conn.execute(
-            "INSERT INTO chain_problems (device, seq, problem, found_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (device, seq, problem) DO NOTHING",
-            (self._device, problem.seq, problem.problem, self._received_at),
-        )
-
-    def last_seq(self) -> int:
-        return _last_seq(self._conn, self._device)
-
-
-def _last_seq(conn: sqlite3.Connection, device: str) -> int:
-    # The first held seq whose successor is missing ends the run from 1; both lookups use
-    # the (device, seq) primary key, so this stays cheap however many events are held.
-    if conn.execute("SELECT 1 FROM events WHERE device = ? AND seq = 1", (device,)).fetchone() is None:
-        return 0
-    row = conn.execute(
-        "SELECT MIN(e.seq) FROM events e WHERE e.device = ? AND NOT EXISTS"
-        " (SELECT 1 FROM events n WHERE n.device = e.device AND n.seq = e.seq + 1)",
-        (device,),
-    ).fetchone()
-    return int(row[0])
-
-
-class SqliteStorage:
-    """`Storage` in one SQLite file; every call opens its own connection, so threads may share it."""
-
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        with self._connect() as conn:
-            # WAL lets status reads run while a batch is being written.
-            conn.execute("PRAGMA journal_mode=WAL")
-            for statement in SCHEMA:
-                conn.execute(statement)
+    def _run(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> int:
+        return conn.execute(self._sql(sql), params).rowcount
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Any]:
         with self._connect() as conn:
-            # IMMEDIATE takes the write lock at BEGIN, so two requests carrying the same
-            # batch run one after the other and the second sees the first's rows (the
-            # PostgreSQL backend gets the same with SELECT ... FOR UPDATE on the device row).
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn)
             try:
                 yield conn
             except BaseException:
@@ -213,11 +108,23 @@ class SqliteStorage:
                 raise
             conn.execute("COMMIT")
 
-    def new_enrollment_code(self) -> str:
-        """A fresh one-time code to type into a new terminal; 16 hex digits, easy to read out."""
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
+        with self._connect() as conn:
+            yield conn
+
+    # -- enrolment -------------------------------------------------------------------
+
+    def new_enrollment_code(self, store: str = "") -> str:
+        """A fresh one-time code to type into a new terminal of `store`; 16 hex digits, easy to read out."""
         code = secrets.token_hex(8)
+        at = now()
         with self._transaction() as conn:
-            conn.execute("INSERT INTO enrollment_codes (code, created_at) VALUES (?, ?)", (code, now()))
+            if store:
+                self._run(conn, "INSERT INTO stores (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                          (store, at))  # fmt: skip
+            self._run(conn, "INSERT INTO enrollment_codes (code, store, created_at) VALUES (?, ?, ?)",
+                      (code, store, at))  # fmt: skip
         return code
 
     def enroll(self, code: str, device: str) -> str:
@@ -225,62 +132,142 @@ class SqliteStorage:
 
         A device id already enrolled and not revoked is refused, so a leaked code cannot
         take over a working terminal's identity; a revoked one may be enrolled again
-        (the terminal was reinstalled) and gets a new secret.
+        (the terminal was reinstalled) and gets a new secret. Its events are kept and
+        its chain continues: a reinstalled terminal restored from its backup goes on
+        from its last seq.
         """
         at = now()
         with self._transaction() as conn:
-            spent = conn.execute(
-                "UPDATE enrollment_codes SET used_at = ?, device = ? WHERE code = ? AND used_at IS NULL",
-                (at, device, code),
-            )
-            if spent.rowcount != 1:
+            row = self._one(conn, "UPDATE enrollment_codes SET used_at = ?, device = ? WHERE code = ? AND used_at IS NULL"
+                                  " RETURNING store", (at, device, code))  # fmt: skip
+            if row is None:
                 raise EnrollmentRefused(
                     "the enrolment code is unknown or was already used: ask head office for a new one", where="code"
                 )
-            row = conn.execute("SELECT revoked_at FROM devices WHERE id = ?", (device,)).fetchone()
-            if row is not None and row[0] is None:
+            store = row[0]
+            held = self._one(conn, "SELECT revoked_at FROM devices WHERE id = ?", (device,))
+            if held is not None and held[0] is None:
                 raise EnrollmentRefused(f"device {device!r} is already enrolled: revoke it first to re-enrol",
                                         where="device")  # fmt: skip
             secret = secrets.token_hex(SECRET_BYTES)
-            if row is None:
-                conn.execute("INSERT INTO devices (id, enrolled_at) VALUES (?, ?)", (device, at))
-                conn.execute("INSERT INTO device_secrets (device, secret) VALUES (?, ?)", (device, secret))
+            if held is None:
+                self._run(conn, "INSERT INTO devices (id, store, enrolled_at) VALUES (?, ?, ?)", (device, store, at))
+                self._run(conn, "INSERT INTO device_secrets (device, secret) VALUES (?, ?)", (device, secret))
             else:
-                conn.execute("UPDATE devices SET enrolled_at = ?, revoked_at = NULL WHERE id = ?", (at, device))
-                conn.execute("UPDATE device_secrets SET secret = ? WHERE device = ?", (secret, device))
+                self._run(conn, "UPDATE devices SET store = ?, enrolled_at = ?, revoked_at = NULL WHERE id = ?",
+                          (store, at, device))  # fmt: skip
+                self._run(conn, "UPDATE device_secrets SET secret = ? WHERE device = ?", (secret, device))
         return secret
 
     def revoke(self, device: str) -> None:
         """Refuse the device's uploads from now on (a stolen or retired terminal)."""
         with self._transaction() as conn:
-            if conn.execute("UPDATE devices SET revoked_at = ? WHERE id = ?", (now(), device)).rowcount != 1:
+            if self._run(conn, "UPDATE devices SET revoked_at = ? WHERE id = ?", (now(), device)) != 1:
                 raise NotFound(f"no device {device!r} is enrolled", where="device")
 
     def secret_of(self, device: str) -> bytes | None:
         """The HMAC key of an enrolled, unrevoked device; None for unknown or revoked ones."""
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT s.secret FROM device_secrets s JOIN devices d ON d.id = s.device"
-                " WHERE d.id = ? AND d.revoked_at IS NULL",
-                (device,),
-            ).fetchone()
+        with self._reading() as conn:
+            row = self._one(conn, "SELECT s.secret FROM device_secrets s JOIN devices d ON d.id = s.device"
+                                  " WHERE d.id = ? AND d.revoked_at IS NULL", (device,))  # fmt: skip
         return bytes.fromhex(row[0]) if row else None
 
+    # -- ingest ----------------------------------------------------------------------
+
     @contextlib.contextmanager
-    def batch(self, device: str) -> Iterator[Batch]:
-        """One transaction for one request's events: all stored and flagged, or none."""
+    def batch(self, device: str) -> Iterator["SqlBatch"]:
+        """One transaction for one request's events: all stored, derived and flagged, or none.
+
+        The device's row is locked first, so two requests of one device run one after
+        the other and each sees the other's rows (chain checks need that); other devices'
+        batches are not held up on PostgreSQL.
+        """
         with self._transaction() as conn:
-            yield _SqliteBatch(conn, device)
+            held = self._lock_device(conn, device)
+            if held is None:
+                raise NotFound(f"no device {device!r} is enrolled", where="device")
+            yield SqlBatch(self, conn, device, store=held[0], last_seq=held[1])
 
     def status(self, device: str) -> tuple[int, list[Problem]]:
         """The device's last contiguous seq and every chain problem recorded for it, by seq."""
-        with self._connect() as conn:
-            if conn.execute("SELECT 1 FROM devices WHERE id = ?", (device,)).fetchone() is None:
+        with self._reading() as conn:
+            row = self._one(conn, "SELECT last_seq FROM devices WHERE id = ?", (device,))
+            if row is None:
                 raise NotFound(f"no device {device!r} is enrolled", where="device")
-            problems = [
-                Problem(seq, problem)
-                for seq, problem in conn.execute(
-                    "SELECT seq, problem FROM chain_problems WHERE device = ? ORDER BY seq, problem", (device,)
-                )
-            ]
-            return _last_seq(conn, device), problems
+            problems = [Problem(seq, problem) for seq, problem in self._all(
+                conn, "SELECT seq, problem FROM chain_problems WHERE device = ? ORDER BY seq, problem", (device,))]
+            return row[0], problems
+
+    def receipt(self, device: str, receipt_no: str) -> tuple[str, str] | None:
+        """(hash, payload text) of the sale or refund printed as `receipt_no` by `device`, None until it arrives."""
+        with self._reading() as conn:
+            return self._one(conn, "SELECT e.hash, e.payload FROM sales s JOIN events e"
+                                   " ON e.device = s.device AND e.seq = s.seq"
+                                   " WHERE s.device = ? AND s.receipt_no = ?", (device, receipt_no))  # fmt: skip
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of a read-only query in the shared dialect (the reports in hq/reports.py)."""
+        with self._reading() as conn:
+            return [tuple(row) for row in self._all(conn, sql, params)]
+
+
+class SqlBatch:
+    """One device's ingest transaction: what hq/ingest.py needs to store and check a batch."""
+
+    def __init__(self, storage: SqlStorage, conn: Any, device: str, *, store: str, last_seq: int):
+        self._storage = storage
+        self._conn = conn
+        self.device = device
+        self.store = store
+        self.last_seq = last_seq  # as held before this batch
+        self._received_at = now()
+
+    def held(self, seqs: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """(prev_hash, hash) of each of `seqs` already stored for this device."""
+        wanted = sorted(set(seqs))
+        return self._storage._held(self._conn, self.device, wanted) if wanted else {}
+
+    def insert_new(self, events: Sequence[Event]) -> list[int]:
+        """Store the events whose (device, seq) is not held; the seqs newly stored."""
+        return self._storage._insert_events(self._conn, self.device, events, self._received_at)
+
+    def flag(self, problems: Sequence[Problem]) -> None:
+        """Record chain problems (once each: recording one again changes nothing)."""
+        self._storage._insert_many(
+            self._conn,
+            "INSERT INTO chain_problems (device, seq, problem, found_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (device, seq, problem) DO NOTHING",
+            [(self.device, p.seq, p.problem, self._received_at) for p in problems],
+        )
+
+    def project(self, rows: Projection) -> None:
+        """Add the derived report rows of the newly stored events, tagged with the device's store."""
+        insert, device, store = self._storage._insert_many, self.device, self.store
+        insert(self._conn, "INSERT INTO sales (device, seq, store, sale_id, receipt_no, kind, business_day,"
+                           " completed_at, total, tax, line_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [(device, seq, store, *rest) for seq, *rest in rows.sales])  # fmt: skip
+        insert(self._conn, "INSERT INTO sale_lines (device, seq, line_no, sku, name, quantity, amount, cost)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(device, *row) for row in rows.lines])  # fmt: skip
+        insert(self._conn, "INSERT INTO stock_moves (device, seq, store, sku, quantity) VALUES (?, ?, ?, ?, ?)",
+               [(device, seq, store, sku, quantity) for seq, sku, quantity in rows.stock])  # fmt: skip
+
+    def advance(self) -> int:
+        """Move the device's last contiguous seq forward over what is now held, and return it.
+
+        The scan starts at the old mark, so it costs the events just stored, not the
+        device's whole history.
+        """
+        one = self._storage._one
+        start = self.last_seq
+        if start == 0:
+            if one(self._conn, "SELECT 1 FROM events WHERE device = ? AND seq = 1", (self.device,)) is None:
+                return 0
+            start = 1
+        row = one(self._conn, "SELECT MIN(e.seq) FROM events e WHERE e.device = ? AND e.seq >= ? AND NOT EXISTS"
+                              " (SELECT 1 FROM events n WHERE n.device = e.device AND n.seq = e.seq + 1)",
+                  (self.device, start))  # fmt: skip
+        last = int(row[0])
+        if last != self.last_seq:
+            self._storage._run(self._conn, "UPDATE devices SET last_seq = ? WHERE id = ?", (last, self.device))
+            self.last_seq = last
+        return last

@@ -21,7 +21,7 @@ from appliance.store.db import Store
 # Fixture modules registered once here: the PC/SC ones (one private pcscd for the whole
 # session: a module importing them would make its own session-scoped copy, and a second
 # pcscd) and the card till's acquirer.
-pytest_plugins = ["tests.pcsc.fixtures", "tests.card_till"]
+pytest_plugins = ["tests.pcsc.fixtures", "tests.card_till", "tests.hq_server"]
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 24, 9, 0, tzinfo=ZONE)

@@ -243,7 +243,7 @@ def test_wallet_payments_customer_and_merchant_presented(tmp_path):
 
 def test_the_daemon_delivers_its_journal_to_head_office(tmp_path):
     from appliance.sync.client import enroll
-    from tests.test_hq import Server
+    from tests.hq_server import Server
 
     hq = Server(tmp_path / "hq.sqlite")
     try:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,66 +21,9 @@ from appliance.store import journal
 from hq import ingest
 from hq.__main__ import build_parser
 from hq.errors import Malformed
-from hq.server import start
-from hq.storage import SqliteStorage
+from tests.hq_server import body, chain
 
 ROOT = Path(__file__).resolve().parent.parent
-GENESIS = "00" * 32
-
-
-class Server:
-    """hq on 127.0.0.1:<free port> in a thread of its own, over a fresh SQLite file."""
-
-    def __init__(self, db: Path):
-        self.storage = SqliteStorage(db)
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.runner, self.port = self.loop.run_until_complete(start(self.storage, "127.0.0.1", 0))
-            started.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        started.wait()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-        self.loop.close()
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any]:  # fmt: skip
-        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
-        try:
-            with urllib.request.urlopen(req) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    def enroll(self, device: str = "till-1", code: str | None = None) -> tuple[int, Any]:
-        code = code or self.storage.new_enrollment_code()
-        return self.request("POST", "/v1/enroll", json.dumps({"code": code, "device": device}).encode())
-
-    def send(self, device: str, secret: bytes, body: bytes, *, signature: str | None = None,
-             encoding: str = "gzip") -> tuple[int, Any]:  # fmt: skip
-        headers = {"X-Device": device, "X-Signature": ingest.sign(secret, body) if signature is None else signature,
-                   "Content-Encoding": encoding, "Content-Type": "application/json"}  # fmt: skip
-        return self.request("POST", "/v1/ingest", body, headers)
-
-    def status(self, device: str) -> tuple[int, Any]:
-        return self.request("GET", f"/v1/devices/{device}/status")
-
-
-@pytest.fixture
-def hq(tmp_path):
-    server = Server(tmp_path / "hq.sqlite")
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -90,27 +31,6 @@ def till(hq):
     status, answer = hq.enroll("till-1")
     assert status == 200
     return "till-1", bytes.fromhex(answer["secret"])
-
-
-def chain(first: int, last: int, prev: str = GENESIS) -> list[dict[str, Any]]:
-    """Events first..last, each linked to the one before, hashed as the terminal's journal hashes them."""
-    events = []
-    for seq in range(first, last + 1):
-        at, payload = "2026-01-02T10:00:00+00:00", {"total": 100 * seq}
-        digest = journal.entry_hash(bytes.fromhex(prev), seq, at, "sale", f"R{seq}", journal.canonical(payload)).hex()
-        events.append({"seq": seq, "at": at, "kind": "sale", "ref": f"R{seq}", "payload": payload,
-                       "prev_hash": prev, "hash": digest})  # fmt: skip
-        prev = digest
-    return events
-
-
-def body(device: str, events: list[dict[str, Any]]) -> bytes:
-    return gzip.compress(json.dumps({"device": device, "events": events}).encode())
-
-
-def held(hq: Server, device: str) -> list[int]:
-    with sqlite3.connect(hq.storage.path) as conn:
-        return [s for (s,) in conn.execute("SELECT seq FROM events WHERE device = ? ORDER BY seq", (device,))]
 
 
 # --- enrolment
@@ -151,10 +71,26 @@ def test_a_batch_is_stored_and_resending_it_stores_nothing_twice(hq, till):
     sent = body(device, chain(1, 3))
     status, answer = hq.send(device, secret, sent)
     assert status == 200
-    assert answer == {"stored": [1, 2, 3], "duplicates": [], "last_seq": 3, "problems": []}
+    assert answer == {"stored": [1, 2, 3], "duplicates": [], "conflicts": [], "last_seq": 3, "problems": []}
     status, answer = hq.send(device, secret, sent)
-    assert answer == {"stored": [], "duplicates": [1, 2, 3], "last_seq": 3, "problems": []}
-    assert held(hq, device) == [1, 2, 3]
+    assert answer == {"stored": [], "duplicates": [1, 2, 3], "conflicts": [], "last_seq": 3, "problems": []}
+    assert hq.held(device) == [1, 2, 3]
+
+
+def test_an_event_resent_with_other_content_is_a_conflict_and_the_held_copy_is_kept(hq, till):
+    device, secret = till
+    first = chain(1, 3)
+    hq.send(device, secret, body(device, first))
+    # The same seqs from a journal that was rewritten (restored from an old backup, say).
+    rewritten = chain(1, 4, kind="refund")
+    status, answer = hq.send(device, secret, body(device, rewritten))
+    assert status == 200
+    assert (answer["stored"], answer["duplicates"], answer["conflicts"]) == ([4], [], [1, 2, 3])
+    # seq 4 follows the rewritten 3, not the held one: its link is broken too.
+    assert answer["problems"] == [{"seq": s, "problem": "conflict"} for s in (1, 2, 3)] + [
+        {"seq": 4, "problem": "chain broken"}]
+    assert hq.storage.query("SELECT kind FROM events WHERE seq <= 3 ORDER BY seq") == [("sale",)] * 3
+    assert {"seq": 2, "problem": "conflict"} in hq.status(device)[1]["problems"]
 
 
 def test_a_batch_overlapping_a_held_one_stores_only_the_new_events(hq, till):
@@ -172,8 +108,7 @@ def test_the_payload_is_held_in_the_journals_canonical_spelling(hq, till):
     event = chain(1, 1)[0] | {"payload": payload, "hash": digest.hex()}
     status, _ = hq.send(device, secret, body(device, [event]))
     assert status == 200
-    with sqlite3.connect(hq.storage.path) as conn:
-        assert conn.execute("SELECT payload FROM events").fetchone()[0] == '{"a":"é","z":1}'
+    assert hq.storage.query("SELECT payload FROM events") == [('{"a":"é","z":1}',)]
 
 
 def test_an_event_whose_hash_does_not_match_its_content_is_refused(hq, till):
@@ -182,7 +117,7 @@ def test_an_event_whose_hash_does_not_match_its_content_is_refused(hq, till):
     events[1]["payload"] = {"total": 1}  # altered after it was hashed
     status, answer = hq.send(device, secret, body(device, events))
     assert status == 400 and "events[1].hash does not match the event's content" in answer["message"]
-    assert held(hq, device) == []  # nothing of the batch is kept
+    assert hq.held(device) == []  # nothing of the batch is kept
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(hq, till):
@@ -191,7 +126,7 @@ def test_a_bad_signature_is_refused_and_nothing_is_stored(hq, till):
     status, answer = hq.send(device, secret, sent, signature=ingest.sign(b"k" * 32, sent))
     assert status == 401 and answer["error"] == "unauthorized" and "signature" in answer["message"]
     assert hq.send(device, secret, sent, signature="")[0] == 401
-    assert held(hq, device) == []
+    assert hq.held(device) == []
 
 
 def test_a_revoked_or_unknown_device_is_refused(hq, till):
@@ -200,7 +135,7 @@ def test_a_revoked_or_unknown_device_is_refused(hq, till):
     status, answer = hq.send(device, secret, body(device, chain(1, 1)))
     assert status == 401 and "revoked" in answer["message"]
     assert hq.send("ghost", secret, body("ghost", chain(1, 1)))[0] == 401
-    assert held(hq, device) == []
+    assert hq.held(device) == []
 
 
 def test_a_gap_is_flagged_stored_anyway_and_last_seq_stops_before_it(hq, till):
@@ -213,7 +148,7 @@ def test_a_gap_is_flagged_stored_anyway_and_last_seq_stops_before_it(hq, till):
                                        "problems": [{"seq": 4, "problem": "gap before"}]})  # fmt: skip
     # The missing event arrives: the run closes up, and the recorded flag stays as history.
     status, answer = hq.send(device, secret, body(device, [events[2]]))
-    assert answer == {"stored": [3], "duplicates": [], "last_seq": 5, "problems": []}
+    assert answer == {"stored": [3], "duplicates": [], "conflicts": [], "last_seq": 5, "problems": []}
     assert hq.status(device)[1]["problems"] == [{"seq": 4, "problem": "gap before"}]
 
 
@@ -269,7 +204,7 @@ def test_a_malformed_body_is_refused_naming_the_problem_and_nothing_is_stored(hq
     status, answer = hq.send(device, secret, sent, encoding=encoding)
     assert status == 400, answer
     assert answer["error"] == "malformed" and expected in answer["message"]
-    assert held(hq, device) == []
+    assert hq.held(device) == []
 
 
 JSON = st.recursive(
@@ -315,7 +250,7 @@ def test_the_same_batch_sent_from_two_threads_at_once_is_stored_once(hq, till):
     assert sorted(answers[0]["stored"] + answers[1]["stored"]) == list(range(1, 51))
     assert sorted(answers[0]["duplicates"] + answers[1]["duplicates"]) == list(range(1, 51))
     assert all(a["last_seq"] == 50 and a["problems"] == [] for a in answers)
-    assert held(hq, device) == list(range(1, 51))
+    assert hq.held(device) == list(range(1, 51))
 
 
 def test_status_of_an_unknown_device_is_404(hq):
@@ -331,7 +266,7 @@ def run_hq(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_enroll_code_prints_a_code_that_enrols_once(hq):
-    result = run_hq("enroll-code", "--db", str(hq.storage.path))
+    result = run_hq("enroll-code", "--db", hq.db)
     assert result.returncode == 0
     code = result.stdout.strip()
     assert hq.enroll("till-9", code)[0] == 200 and hq.enroll("till-8", code)[0] == 403
@@ -339,9 +274,9 @@ def test_cli_enroll_code_prints_a_code_that_enrols_once(hq):
 
 def test_cli_revoke_refuses_the_device_and_names_an_unknown_one(hq, till):
     device, secret = till
-    assert run_hq("revoke", device, "--db", str(hq.storage.path)).returncode == 0
+    assert run_hq("revoke", device, "--db", hq.db).returncode == 0
     assert hq.send(device, secret, body(device, chain(1, 1)))[0] == 401
-    result = run_hq("revoke", "ghost", "--db", str(hq.storage.path))
+    result = run_hq("revoke", "ghost", "--db", hq.db)
     assert result.returncode == 2 and "no device 'ghost'" in result.stderr
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from appliance.core.clock import iso
 from appliance.sync.client import enroll, read_secret
 from appliance.sync.drain import Target, drain
 from appliance.sync.outbox import SyncState
 from tests.conftest import RICE, WATER
-from tests.test_hq import Server
 
 
 def sell(till, *codes: str) -> None:
@@ -18,54 +15,43 @@ def sell(till, *codes: str) -> None:
     till.pay("cash")
 
 
-def test_a_terminal_enrols_and_delivers_its_journal_to_head_office_exactly_once(tmp_path, till, store, clock):
-    hq = Server(tmp_path / "hq.sqlite")
-    try:
-        secret_file = tmp_path / "device.secret"
-        enroll(hq.url, hq.storage.new_enrollment_code(), "T01", secret_file)
-        sell(till, RICE, WATER)
-        sell(till, WATER)
-        target = Target(hq.url, "T01", read_secret(secret_file), batch_max_events=3, timeout_s=5)
-        state = SyncState.beside(tmp_path / "appliance.db")
-        result = drain(store, state, target, now=lambda: iso(clock.now()))
-        journal = store.scalar("SELECT max(seq) FROM journal")
-        assert result.error is None and result.sent == journal and result.batches >= 2
-        with sqlite3.connect(hq.storage.path) as conn:
-            held = conn.execute("SELECT count(*), count(DISTINCT seq), max(seq) FROM events WHERE device = 'T01'").fetchone()
-            problems = conn.execute("SELECT count(*) FROM chain_problems").fetchone()[0]
-        assert held == (journal, journal, journal) and problems == 0
-        # Everything is confirmed: unmark it as if the answers had been lost, and send again.
-        store.conn.execute("UPDATE outbox SET sent_at = NULL")
-        again = drain(store, state, target, now=lambda: iso(clock.now()))
-        assert again.error is None and again.sent == journal
-        with sqlite3.connect(hq.storage.path) as conn:
-            assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == journal  # nothing twice
-        status, answer = hq.status("T01")
-        assert status == 200 and answer["last_seq"] == journal and answer["problems"] == []
-    finally:
-        hq.stop()
+def test_a_terminal_enrols_and_delivers_its_journal_to_head_office_exactly_once(tmp_path, hq, till, store, clock):
+    secret_file = tmp_path / "device.secret"
+    enroll(hq.url, hq.storage.new_enrollment_code(), "T01", secret_file)
+    sell(till, RICE, WATER)
+    sell(till, WATER)
+    target = Target(hq.url, "T01", read_secret(secret_file), batch_max_events=3, timeout_s=5)
+    state = SyncState.beside(tmp_path / "appliance.db")
+    result = drain(store, state, target, now=lambda: iso(clock.now()))
+    journal = store.scalar("SELECT max(seq) FROM journal")
+    assert result.error is None and result.sent == journal and result.batches >= 2
+    held = hq.storage.query("SELECT count(*), count(DISTINCT seq), max(seq) FROM events WHERE device = 'T01'")
+    assert held == [(journal, journal, journal)] and hq.storage.query("SELECT count(*) FROM chain_problems") == [(0,)]
+    # Everything is confirmed: unmark it as if the answers had been lost, and send again.
+    store.conn.execute("UPDATE outbox SET sent_at = NULL")
+    again = drain(store, state, target, now=lambda: iso(clock.now()))
+    assert again.error is None and again.sent == journal
+    assert hq.storage.query("SELECT count(*) FROM events") == [(journal,)]  # nothing twice
+    status, answer = hq.status("T01")
+    assert status == 200 and answer["last_seq"] == journal and answer["problems"] == []
 
 
-def test_the_cli_enrols_and_sends_to_head_office(tmp_path, monkeypatch, capsys):
+def test_the_cli_enrols_and_sends_to_head_office(tmp_path, hq, monkeypatch, capsys):
     import io
     import sys
 
     from tests.test_cli import CASHIER, Cli, write_config
 
-    hq = Server(tmp_path / "hq.sqlite")
-    try:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        cli = Cli(write_config(tmp_path / "etc", f'[sync]\nurl = "{hq.url}"\ndevice_secret_file = "device.secret"\n'),
-                  monkeypatch, capsys)
-        assert cli("sync", "enroll", "--code", "not-a-code").code == 1
-        enrolled = cli("sync", "enroll", "--code", hq.storage.new_enrollment_code())
-        assert enrolled.code == 0, enrolled.err
-        assert "enrolled" in enrolled.out and (tmp_path / "etc" / "device.secret").stat().st_mode & 0o777 == 0o600
-        added = cli("operator", "add", "--code", CASHIER[0], "--name", "Boss", "--role", "manager", new_pin=CASHIER[1])
-        assert added.code == 0
-        sent = cli("sync", "now")
-        assert sent.code == 0, sent.err
-        journal = cli.query("SELECT max(seq) FROM journal")[0][0]
-        assert hq.status("T01")[1]["last_seq"] == journal
-    finally:
-        hq.stop()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    cli = Cli(write_config(tmp_path / "etc", f'[sync]\nurl = "{hq.url}"\ndevice_secret_file = "device.secret"\n'),
+              monkeypatch, capsys)
+    assert cli("sync", "enroll", "--code", "not-a-code").code == 1
+    enrolled = cli("sync", "enroll", "--code", hq.storage.new_enrollment_code())
+    assert enrolled.code == 0, enrolled.err
+    assert "enrolled" in enrolled.out and (tmp_path / "etc" / "device.secret").stat().st_mode & 0o777 == 0o600
+    added = cli("operator", "add", "--code", CASHIER[0], "--name", "Boss", "--role", "manager", new_pin=CASHIER[1])
+    assert added.code == 0
+    sent = cli("sync", "now")
+    assert sent.code == 0, sent.err
+    journal = cli.query("SELECT max(seq) FROM journal")[0][0]
+    assert hq.status("T01")[1]["last_seq"] == journal

@@ -54,6 +54,10 @@ def post(
         for payment in payments:
             tenders[payment.kind].record(conn, payment, ref=doc["id"], at=at_text)
         sign = STOCK_SIGN[doc["kind"]]
+        if sign > 0:
+            # Said in the event so head office's stock by store follows this ledger (damaged
+            # goods are refunded without going back on the shelf).
+            doc["restocked"] = restock
         if sign and restock:
             conn.executemany(
                 "INSERT INTO stock_moves (sku, quantity, kind, ref, at) VALUES (?, ?, ?, ?, ?)",

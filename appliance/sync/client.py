@@ -58,6 +58,7 @@ class SyncProtocolError(SyncError, ValueError):
 class IngestResult:
     stored: tuple[int, ...]
     duplicates: tuple[int, ...]
+    conflicts: tuple[int, ...]  # head office holds other content for these seqs: confirmed, and reported
     last_seq: int
     problems: tuple[dict[str, Any], ...]
 
@@ -167,7 +168,8 @@ def send_batch(url: str, device: str, secret: Secret, events: list[dict[str, Any
     problems = document.get("problems", [])
     if type(last_seq) is not int or not isinstance(problems, list):
         raise SyncProtocolError("head office's answer lacks last_seq or problems", where=endpoint)
-    return IngestResult(_seqs(document, "stored", endpoint), _seqs(document, "duplicates", endpoint), last_seq,
+    return IngestResult(_seqs(document, "stored", endpoint), _seqs(document, "duplicates", endpoint),
+                        _seqs(document, "conflicts", endpoint), last_seq,
                         tuple(p for p in problems if isinstance(p, dict)))
 
 

@@ -1,6 +1,6 @@
 """One sync pass: send the outbox to head office batch by batch until it is empty or a send fails.
 
-Only seqs head office lists as stored or duplicates are marked sent: a lost answer leaves
+Only seqs head office lists as stored, duplicates or conflicts are marked sent: a lost answer leaves
 the batch unsent, the resend comes back as duplicates and is marked then, so an event
 is never lost and never stored twice (idempotency key = device, seq).
 """
@@ -66,7 +66,9 @@ def drain(
             return DrainResult(sent, batches, exc)
         batches += 1
         in_batch = {event["seq"] for event in events}
-        confirmed = sorted(in_batch.intersection((*result.stored, *result.duplicates)))
+        # A conflict is confirmed too: head office keeps the copy it had and flags it for a
+        # technician; sending ours again could never change that, and the journal keeps ours.
+        confirmed = sorted(in_batch.intersection((*result.stored, *result.duplicates, *result.conflicts)))
         sent += mark_sent(store, confirmed, now())
         record_last_seq(store, result.last_seq)
         if result.problems:
