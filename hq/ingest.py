@@ -137,7 +137,7 @@ def _event(raw: Any, where: str) -> Event:
     except ValueError as exc:
         raise Malformed(f"{where}.payload cannot be held exactly ({exc})", where=f"{where}.payload") from None
     event = Event(seq=seq, at=_field(raw, "at", str, where), kind=_field(raw, "kind", str, where),
-                  ref=_field(raw, "ref", str, where), payload=text, **hashes)
+                  ref=_field(raw, "ref", str, where), payload=text, document=payload, **hashes)
     expected = journal.entry_hash(bytes.fromhex(event.prev_hash), seq, event.at, event.kind, event.ref, text).hex()
     if expected != event.hash:
         raise Malformed(f"{where}.hash does not match the event's content: altered in transit or on the terminal",
@@ -215,7 +215,7 @@ def store(storage: SqlStorage, device: str, events: list[Event]) -> Outcome:
         for event in events:
             if event.seq in new:
                 outcome.stored.append(event.seq)
-                projection.add(rows, event.seq, event.kind, event.payload)
+                projection.add(rows, event.seq, event.kind, event.document)
             elif before[event.seq][1] == event.hash:
                 outcome.duplicates.append(event.seq)
         outcome.problems, outcome.conflicts = _problems(events, new, before)

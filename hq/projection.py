@@ -14,7 +14,6 @@ thousandths like everywhere else.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +51,8 @@ def _lines(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [line for line in lines if isinstance(line, dict)] if isinstance(lines, list) else []
 
 
-def add(projection: Projection, seq: int, kind: str, payload_text: str) -> None:
-    """Add what event `seq` of kind `kind` contributes to the reports (nothing for most kinds)."""
-    if kind not in SALE_SIGN and not kind.startswith("stock.") and kind != REWARD:
-        return
-    payload = json.loads(payload_text)
+def add(projection: Projection, seq: int, kind: str, payload: dict[str, Any]) -> None:
+    """Add what event `seq` of kind `kind` with `payload` contributes to the reports (nothing for most kinds)."""
     if kind in SALE_SIGN:
         sign = SALE_SIGN[kind]
         lines = _lines(payload)

@@ -28,6 +28,11 @@ class Report:
         return {"title": self.title, "columns": list(self.columns), "rows": [list(row) for row in self.rows]}
 
 
+def _sum(expression: str) -> str:
+    # PostgreSQL widens a SUM of BIGINT to NUMERIC (a Decimal in Python): back to an integer.
+    return f"CAST(SUM({expression}) AS BIGINT)"
+
+
 def day(text: str, where: str) -> str:
     """A business day as YYYY-MM-DD, refused with the parameter's name otherwise."""
     try:
@@ -47,8 +52,8 @@ def sales_by_store_day(storage: SqlStorage, since: str, until: str) -> Report:
     """Net sales per store and business day: sales minus refunds and post-voids."""
     first, last = _range(since, until)
     rows = storage.query(
-        "SELECT store, business_day, SUM(CASE WHEN kind = 'sale.completed' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN kind = 'sale.completed' THEN 0 ELSE 1 END), SUM(total), SUM(tax)"
+        f"SELECT store, business_day, {_sum("CASE WHEN kind = 'sale.completed' THEN 1 ELSE 0 END")},"
+        f" {_sum("CASE WHEN kind = 'sale.completed' THEN 0 ELSE 1 END")}, {_sum('total')}, {_sum('tax')}"
         " FROM sales WHERE business_day BETWEEN ? AND ? GROUP BY store, business_day ORDER BY store, business_day",
         (first, last),
     )
@@ -65,7 +70,7 @@ def top_products(storage: SqlStorage, since: str, until: str, *, store: str = ""
         where += " AND s.store = ?"
         params.append(store)
     rows = storage.query(
-        "SELECT l.sku, MAX(l.name), SUM(l.quantity), SUM(l.amount), SUM(l.amount) - SUM(l.cost)"
+        f"SELECT l.sku, MAX(l.name), {_sum('l.quantity')}, {_sum('l.amount')}, {_sum('l.amount - l.cost')}"
         " FROM sale_lines l JOIN sales s ON s.device = l.device AND s.seq = l.seq"
         f" WHERE {where} GROUP BY l.sku ORDER BY SUM(l.amount) DESC, l.sku LIMIT ?",
         (*params, limit),
@@ -82,6 +87,6 @@ def stock_by_store(storage: SqlStorage, *, store: str = "") -> Report:
     """
     where, params = ("WHERE store = ?", (store,)) if store else ("", ())
     rows = storage.query(
-        f"SELECT store, sku, SUM(quantity) FROM stock_moves {where} GROUP BY store, sku ORDER BY store, sku", params
+        f"SELECT store, sku, {_sum('quantity')} FROM stock_moves {where} GROUP BY store, sku ORDER BY store, sku", params
     )
     return Report("Stock by store", ("store", "sku", "quantity"), rows)

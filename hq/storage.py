@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Protocol, Sequence
 
@@ -42,6 +42,8 @@ class Event:
     payload: str
     prev_hash: str
     hash: str
+    # The payload as parsed from the request, so deriving report rows does not parse it again.
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,9 @@ class Connection(Protocol):
 class SqlStorage:
     """The `Storage` the server uses, over any database a subclass connects to.
 
-    Subclasses provide `_connect()` (a connection in autocommit), `_begin(conn, device)`
-    (open the write transaction and, for a batch, lock that device), `_sql(text)`
-    (parameter style), `_insert_events()`, `_held()` and `_insert_many()`.
+    Subclasses provide `_connect()` (a connection in autocommit), `_begin(conn)` (open
+    the write transaction), `_lock_device()`, `_sql(text)` (parameter style),
+    `_insert_events()`, `_held()`, `_insert_many()` and may speed up `_append()`.
     """
 
     def _sql(self, text: str) -> str:
@@ -87,6 +89,11 @@ class SqlStorage:
 
     def _insert_many(self, conn: Any, sql: str, rows: Sequence[tuple]) -> None:
         raise NotImplementedError
+
+    def _append(self, conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Add rows to a table with no conflicts to handle (the derived report rows)."""
+        marks = ", ".join("?" * len(columns))
+        self._insert_many(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def _one(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self._sql(sql), params).fetchone()
@@ -242,13 +249,13 @@ class SqlBatch:
 
     def project(self, rows: Projection) -> None:
         """Add the derived report rows of the newly stored events, tagged with the device's store."""
-        insert, device, store = self._storage._insert_many, self.device, self.store
-        insert(self._conn, "INSERT INTO sales (device, seq, store, sale_id, receipt_no, kind, business_day,"
-                           " completed_at, total, tax, line_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        append, device, store = self._storage._append, self.device, self.store
+        append(self._conn, "sales", ("device", "seq", "store", "sale_id", "receipt_no", "kind", "business_day",
+                                     "completed_at", "total", "tax", "line_count"),
                [(device, seq, store, *rest) for seq, *rest in rows.sales])  # fmt: skip
-        insert(self._conn, "INSERT INTO sale_lines (device, seq, line_no, sku, name, quantity, amount, cost)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(device, *row) for row in rows.lines])  # fmt: skip
-        insert(self._conn, "INSERT INTO stock_moves (device, seq, store, sku, quantity) VALUES (?, ?, ?, ?, ?)",
+        append(self._conn, "sale_lines", ("device", "seq", "line_no", "sku", "name", "quantity", "amount", "cost"),
+               [(device, *row) for row in rows.lines])  # fmt: skip
+        append(self._conn, "stock_moves", ("device", "seq", "store", "sku", "quantity"),
                [(device, seq, store, sku, quantity) for seq, sku, quantity in rows.stock])  # fmt: skip
 
     def advance(self) -> int:

@@ -103,6 +103,13 @@ class PgStorage(SqlStorage):
                             (device, list(seqs)))  # fmt: skip
         return {seq: (prev, digest) for seq, prev, digest in rows}
 
+    def _append(self, conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        # COPY: one stream per table and batch, far cheaper per row than INSERTs.
+        if rows:
+            with conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
     def _insert_many(self, conn: Any, sql: str, rows: Sequence[tuple]) -> None:
         if rows:
             with conn.cursor() as cursor:

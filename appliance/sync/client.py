@@ -158,12 +158,25 @@ def _seqs(document: dict[str, Any], key: str, url: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-def send_batch(url: str, device: str, secret: Secret, events: list[dict[str, Any]], *, timeout: float) -> IngestResult:
-    """POST one batch to /v1/ingest; returns what head office says it now holds."""
-    endpoint = f"{url}/v1/ingest"
+@dataclass(frozen=True)
+class Prepared:
+    """A batch ready to post: the exact bytes and the headers that sign them."""
+
+    device: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def prepare_batch(device: str, secret: Secret, events: list[dict[str, Any]]) -> Prepared:
+    """Zip and sign a batch once; the same bytes may be posted again after a lost answer."""
     body = batch_body(device, events)
-    headers = {"X-Device": device, "X-Signature": sign(secret, body), "Content-Encoding": "gzip"}
-    document = _post(endpoint, body, headers, timeout)
+    return Prepared(device, body, {"X-Device": device, "X-Signature": sign(secret, body), "Content-Encoding": "gzip"})
+
+
+def post_batch(url: str, batch: Prepared, *, timeout: float) -> IngestResult:
+    """POST a prepared batch to /v1/ingest; returns what head office says it now holds."""
+    endpoint = f"{url}/v1/ingest"
+    document = _post(endpoint, batch.body, batch.headers, timeout)
     last_seq = document.get("last_seq")
     problems = document.get("problems", [])
     if type(last_seq) is not int or not isinstance(problems, list):
@@ -171,6 +184,11 @@ def send_batch(url: str, device: str, secret: Secret, events: list[dict[str, Any
     return IngestResult(_seqs(document, "stored", endpoint), _seqs(document, "duplicates", endpoint),
                         _seqs(document, "conflicts", endpoint), last_seq,
                         tuple(p for p in problems if isinstance(p, dict)))
+
+
+def send_batch(url: str, device: str, secret: Secret, events: list[dict[str, Any]], *, timeout: float) -> IngestResult:
+    """Prepare and post one batch."""
+    return post_batch(url, prepare_batch(device, secret, events), timeout=timeout)
 
 
 def enroll(url: str, code: str, device: str, secret_file: Path, *, timeout: float = 10.0) -> None:
