@@ -16,6 +16,8 @@ from hq.errors import Malformed
 from hq.storage import SqlStorage
 
 MAX_LIMIT = 1000
+SALES = "CASE WHEN kind = 'sale.completed' THEN 1 ELSE 0 END"
+REFUNDS = "CASE WHEN kind = 'sale.completed' THEN 0 ELSE 1 END"  # returns and post-voids
 
 
 @dataclass(frozen=True)
