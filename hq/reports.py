@@ -54,8 +54,7 @@ def sales_by_store_day(storage: SqlStorage, since: str, until: str) -> Report:
     """Net sales per store and business day: sales minus refunds and post-voids."""
     first, last = _range(since, until)
     rows = storage.query(
-        f"SELECT store, business_day, {_sum("CASE WHEN kind = 'sale.completed' THEN 1 ELSE 0 END")},"
-        f" {_sum("CASE WHEN kind = 'sale.completed' THEN 0 ELSE 1 END")}, {_sum('total')}, {_sum('tax')}"
+        f"SELECT store, business_day, {_sum(SALES)}, {_sum(REFUNDS)}, {_sum('total')}, {_sum('tax')}"
         " FROM sales WHERE business_day BETWEEN ? AND ? GROUP BY store, business_day ORDER BY store, business_day",
         (first, last),
     )
