@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/card.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/daemon.py
+	$(BIN)/python bench/sync.py
 
 setup: $(STAMP)
 

@@ -107,3 +107,17 @@ def test_quick_daemon_benchmark_prints_every_figure() -> None:
     lines = run.stdout.splitlines()
     for figure in DAEMON_FIGURES:
         assert any(line.startswith(figure) for line in lines), f"no line for {figure!r} in:\n{run.stdout}"
+
+
+SYNC_FIGURES = ("machine:", "terminals", "ingest:", "batch latency:", "held:", "exactly once, zero loss: YES")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", [[], ["--sqlite"]])
+def test_small_sync_benchmark_holds_every_sale_exactly_once(storage: list[str]) -> None:
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "sync.py"), "--terminals", "8", "--sales", "120",
+                          "--batch", "50", *storage], cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    for figure in SYNC_FIGURES:
+        assert any(line.startswith(figure) for line in lines), f"no line for {figure!r} in:\n{run.stdout}"

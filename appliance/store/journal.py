@@ -18,12 +18,20 @@ from typing import Any
 from appliance.errors import JournalBroken
 
 GENESIS = bytes(32)
+# One encoder made once: json.dumps with options builds a new encoder on every call.
+_spell = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def canonical(value: Any) -> str:
     """The one JSON spelling of a value: sorted keys, no spaces, UTF-8, no floats."""
     _refuse_floats(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _spell(value)
+
+
+def canonical_float_free(value: Any) -> str:
+    """`canonical` of a value already known to hold no float (head office parses a whole
+    batch once and sees any float there), without walking it again."""
+    return _spell(value)
 
 
 def _refuse_floats(value: Any) -> None:
@@ -50,7 +58,7 @@ def _is_canonical(payload: str) -> bool:
         value = json.loads(payload, parse_float=_no_float)
     except ValueError:
         return False
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == payload
+    return _spell(value) == payload
 
 
 def entry_hash(prev_hash: bytes, seq: int, at: str, kind: str, ref: str, payload_text: str) -> bytes:
