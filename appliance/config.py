@@ -207,9 +207,16 @@ class Time:
 class Receipt:
     width: int = _key(48, "Characters per line: 32 for 58 mm paper, 42 or 48 for 80 mm.", _choice(32, 42, 48))
     qr_url: str = _key(
-        "https://receipt.example.com/{receipt_no}",
-        "Link printed as a QR code under each receipt (an e-receipt); {receipt_no} is replaced; empty: no QR code.",
+        "",
+        "Link printed as a QR code under each receipt (an e-receipt); {receipt_no} is replaced; empty: no QR code. "
+        "Not used when digital is on.",
         _text(200),
+    )
+    digital: bool = _key(
+        False,
+        "Digital receipts: under each sale, return and void, the QR code of the receipt's page at head office "
+        "(needs [sync] url), and a line on the customer display that says so.",
+        _choice(True, False),
     )
 
 
@@ -597,6 +604,11 @@ def _cross_checks(settings: Settings) -> None:
         raise ConfigError(
             f"{settings.tax.default_class!r} is not one of the tax classes ({', '.join(settings.tax.classes)})",
             where=f"{settings.source}: [tax] default_class",
+        )
+    if settings.receipt.digital and not settings.sync.url:
+        raise ConfigError(
+            "digital receipts are pages served by head office: set [sync] url too, or turn digital off",
+            where=f"{settings.source}: [receipt] digital",
         )
     prefixes = [layout.prefix for layout in settings.barcode.instore]
     for i, a in enumerate(prefixes):

@@ -228,13 +228,14 @@ class Daemon:
         if not display:
             return None
         columns, chinese, exp = self._display_columns(), self._display_chinese(), self.settings.currency.exponent
+        e_receipt = self.settings.receipt.digital
         kind, *values = display
         frames = {
             "item": lambda: customer.item(values[0], values[1], values[2], exp, columns, chinese),
             "total": lambda: customer.total(values[0], exp, columns, chinese),
             "paid": lambda: customer.paid(values[0], values[1], exp, columns, chinese),
-            "change": lambda: customer.change(values[0], exp, columns, chinese),
-            "thanks": lambda: customer.thanks(columns, chinese),
+            "change": lambda: customer.change(values[0], exp, columns, chinese, e_receipt=e_receipt),
+            "thanks": lambda: customer.thanks(columns, chinese, e_receipt=e_receipt),
         }
         return frames.get(kind, lambda: customer.welcome(self.settings.shop.name, columns, chinese))()
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from appliance.store import journal
 from hq.errors import Malformed, TooLarge, Unauthorized
-from hq import projection
+from hq import projection, projection_feeds
 from hq.projection import Projection
 from hq.storage import Event, Problem, SqlStorage
 
@@ -222,6 +222,7 @@ def store(storage: SqlStorage, device: str, events: list[Event]) -> Outcome:
             if event.seq in new:
                 outcome.stored.append(event.seq)
                 projection.add(rows, event.seq, event.kind, event.document)
+                projection_feeds.add(rows, event.kind, event.at, event.document)
             elif before[event.seq][1] == event.hash:
                 outcome.duplicates.append(event.seq)
         outcome.problems, outcome.conflicts = _problems(events, new, before)

@@ -31,9 +31,12 @@ class Projection:
     sales: list[tuple] = field(default_factory=list)  # seq, sale_id, receipt_no, kind, day, at, total, tax, lines
     lines: list[tuple] = field(default_factory=list)  # seq, line_no, sku, name, quantity, amount, cost
     stock: list[tuple] = field(default_factory=list)  # seq, sku, quantity
-
-    def __bool__(self) -> bool:
-        return bool(self.sales or self.lines or self.stock)
+    # What the downstream feeds are rebuilt from (hq/projection_feeds.py):
+    profiles: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # member id, fields to set
+    ledger: dict[str, list[int]] = field(default_factory=dict)  # member id -> [points, stored value]
+    coupons: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # code, body
+    redeemed: list[tuple[str, str, str]] = field(default_factory=list)  # code, sale id ('' given back), at
+    orders_paid: list[tuple[str, str]] = field(default_factory=list)  # order no, receipt no
 
 
 def _int(value: Any) -> int:

@@ -93,9 +93,59 @@ TABLES: dict[str, tuple[str, bool]] = {
         sku TEXT NOT NULL,
         quantity BIGINT NOT NULL
     """, True),
+    # Downstream feeds (hq/feeds.py). A feed's versions come from its counter row, bumped
+    # under that row's lock, so versions become visible in order and a `since=` cursor
+    # never skips one. store '' is every store; delivery orders name one.
+    "feed_versions": ("""
+        feed TEXT PRIMARY KEY,
+        version BIGINT NOT NULL
+    """, False),
+    "feed_items": ("""
+        feed TEXT NOT NULL,
+        store TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        body TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (feed, store, key)
+    """, False),
+    # Keys whose feed item must be rebuilt from what ingest derived (members, coupons):
+    # ingest only marks them, a publisher pass (one at a time) versions them.
+    "feed_dirty": ("""
+        feed TEXT NOT NULL,
+        key TEXT NOT NULL,
+        PRIMARY KEY (feed, key)
+    """, False),
+    # A member's profile as last sent by any terminal, and each device's share of their
+    # points and stored value: a terminal adds the others' shares to its own ledger.
+    "members": ("""
+        id TEXT PRIMARY KEY,
+        profile TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    """, False),
+    "member_ledger": ("""
+        member_id TEXT NOT NULL,
+        device TEXT NOT NULL,
+        points BIGINT NOT NULL,
+        stored_value BIGINT NOT NULL,
+        PRIMARY KEY (member_id, device)
+    """, False),
+    "delivery_paid": ("""
+        store TEXT NOT NULL,
+        order_no TEXT NOT NULL,
+        receipt_no TEXT NOT NULL,
+        PRIMARY KEY (store, order_no)
+    """, False),
+    "coupons": ("""
+        code TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        redeemed_ref TEXT,
+        redeemed_at TEXT
+    """, False),
 }
 
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS feed_items_version ON feed_items (feed, version)",
     "CREATE INDEX IF NOT EXISTS sales_store_day ON sales (store, business_day)",
     "CREATE INDEX IF NOT EXISTS sales_day ON sales (business_day)",
     "CREATE INDEX IF NOT EXISTS sales_receipt ON sales (device, receipt_no)",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
+import logging
 import re
 from typing import Any, Awaitable, Callable
 
@@ -16,14 +18,19 @@ from aiohttp import web
 
 from appliance.errors import ApplianceError, NotFound
 
-from hq import ingest, reports
+from appliance.sync.receipt_link import key_matches
+
+from hq import feeds, ingest, receipt_page, reports
 from hq.errors import Malformed, Unauthorized, http_status
 from hq.storage import SqlStorage
 
 STORAGE = web.AppKey("storage", SqlStorage)
 REPORT_TOKEN = web.AppKey("report_token", str)
+PAGE_OPTIONS = web.AppKey("page_options", dict)  # zone and exponent of the receipt pages
+REFRESH_S = 2.0  # how stale a member's balance or a coupon's redemption may be in the feeds
 DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")  # goes into headers, logs and file names
-MAX_BODY = 4 * 1024 * 1024  # gzipped batch; the unzipped limit is in hq/ingest.py
+MAX_BODY = 4 * 1024 * 1024
+log = logging.getLogger(__name__)  # gzipped batch; the unzipped limit is in hq/ingest.py
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -98,10 +105,10 @@ def _staff(request: web.Request) -> None:
                            where="Authorization")  # fmt: skip
 
 
-def _limit(request: web.Request) -> int:
-    text = request.query.get("limit", "20")
+def _number(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name, str(default))
     if not text.isdigit():
-        raise Malformed(f"limit must be a whole number, not {text!r}", where="limit")
+        raise Malformed(f"{name} must be a whole number, not {text!r}", where=name)
     return int(text)
 
 
@@ -120,7 +127,7 @@ async def report(request: web.Request) -> web.Response:
         result = await asyncio.to_thread(reports.sales_by_store_day, storage, *_days(request))
     elif name == "top-products":
         result = await asyncio.to_thread(reports.top_products, storage, *_days(request), store=store,
-                                         limit=_limit(request))  # fmt: skip
+                                         limit=_number(request, "limit", 20))  # fmt: skip
     elif name == "stock":
         result = await asyncio.to_thread(reports.stock_by_store, storage, store=store)
     else:
@@ -128,15 +135,62 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response(result.as_json())
 
 
-def make_app(storage: SqlStorage, *, report_token: str = "") -> web.Application:
+async def feed(request: web.Request) -> web.Response:
+    """GET /v1/feeds/{feed}?since=V&limit=N, signed by the device over "GET <path and query>"."""
+    storage = request.app[STORAGE]
+    signed = f"GET {request.rel_url}".encode()
+    device = await asyncio.to_thread(ingest.authenticate, storage, request.headers.get("X-Device"),
+                                     request.headers.get("X-Signature"), signed)  # fmt: skip
+    store = await asyncio.to_thread(storage.store_of, device)
+    page = await asyncio.to_thread(feeds.page, storage, request.match_info["feed"], store,
+                                   _number(request, "since", 0), _number(request, "limit", 500))  # fmt: skip
+    return web.json_response(page)
+
+
+async def receipt(request: web.Request) -> web.Response:
+    """GET /r/{device}/{receipt_no}/{key}: the customer's page of a receipt, from its QR code.
+
+    A wrong key gets the same "not here yet" page as a receipt not yet sent, so the
+    answer never tells a stranger which receipt numbers exist.
+    """
+    device, number, key = (request.match_info[name] for name in ("device", "receipt_no", "key"))
+    held = await asyncio.to_thread(request.app[STORAGE].receipt, device, number)
+    if held is None or not key_matches(key, bytes.fromhex(held[0])):
+        return web.Response(text=receipt_page.not_yet(number), status=404, content_type="text/html")
+    page = receipt_page.render(json.loads(held[1]), **request.app[PAGE_OPTIONS])
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _refresh_feeds(app: web.Application) -> Any:
+    """Version the feed items ingest marked (members, coupons, paid orders) every few seconds."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(feeds.refresh, app[STORAGE])
+            except Exception:  # a database hiccup must not end the loop: the marks stay for the next pass
+                log.exception("refreshing the feeds failed; trying again")
+            await asyncio.sleep(REFRESH_S)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+
+
+def make_app(storage: SqlStorage, *, report_token: str = "", zone: str = "Asia/Shanghai",
+             exponent: int = 2) -> web.Application:  # fmt: skip
     """The application; serve it with `runner` so request bodies reach ingest still gzipped."""
     app = web.Application(middlewares=[_typed_errors], client_max_size=MAX_BODY)
     app[STORAGE] = storage
     app[REPORT_TOKEN] = report_token
+    app[PAGE_OPTIONS] = {"zone": zone, "exponent": exponent}
     app.router.add_post("/v1/enroll", enroll)
     app.router.add_post("/v1/ingest", receive)
     app.router.add_get("/v1/devices/{id}/status", status)
     app.router.add_get("/v1/reports/{name}", report)
+    app.router.add_get("/v1/feeds/{feed}", feed)
+    app.router.add_get("/r/{device}/{receipt_no}/{key}", receipt)
+    app.cleanup_ctx.append(_refresh_feeds)
     return app
 
 
@@ -146,9 +200,12 @@ def runner(app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, auto_decompress=False)
 
 
-async def start(storage: SqlStorage, host: str, port: int, *, report_token: str = "") -> tuple[web.AppRunner, int]:
-    """Start serving; returns the runner (to clean up) and the bound port (port 0 picks a free one)."""
-    app_runner = runner(make_app(storage, report_token=report_token))
+async def start(storage: SqlStorage, host: str, port: int, **options: Any) -> tuple[web.AppRunner, int]:
+    """Start serving; returns the runner (to clean up) and the bound port (port 0 picks a free one).
+
+    `options` go to `make_app` (report_token, zone, exponent).
+    """
+    app_runner = runner(make_app(storage, **options))
     await app_runner.setup()
     site = web.TCPSite(app_runner, host, port)
     await site.start()

@@ -13,6 +13,7 @@ hq/ingest.py, which drives a `Batch`, so every backend gets it unchanged.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -212,6 +213,60 @@ class SqlStorage:
                                    " ON e.device = s.device AND e.seq = s.seq"
                                    " WHERE s.device = ? AND s.receipt_no = ?", (device, receipt_no))  # fmt: skip
 
+    # -- downstream feeds (hq/feeds.py) ---------------------------------------------
+
+    def publish(self, feed: str, store: str, items: Sequence[tuple[str, str | None]]) -> int:
+        """Give each (key, body text or None for removed) the feed's next version; the last version given.
+
+        The counter row stays locked until commit, so a later publication cannot become
+        visible before an earlier one: a reader's `since=` never skips a version.
+        """
+        with self._transaction() as conn:
+            return self._publish(conn, feed, store, items)
+
+    def _publish(self, conn: Any, feed: str, store: str, items: Sequence[tuple[str, str | None]]) -> int:
+        self._run(conn, "INSERT INTO feed_versions (feed, version) VALUES (?, 0) ON CONFLICT (feed) DO NOTHING", (feed,))
+        last = self._one(conn, "UPDATE feed_versions SET version = version + ? WHERE feed = ? RETURNING version",
+                         (len(items), feed))[0]  # fmt: skip
+        at = now()
+        self._insert_many(conn, "INSERT INTO feed_items (feed, store, key, version, body, updated_at)"
+                                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (feed, store, key) DO UPDATE"
+                                " SET version = excluded.version, body = excluded.body, updated_at = excluded.updated_at",
+                          [(feed, store, key, last - len(items) + 1 + i, body, at)
+                           for i, (key, body) in enumerate(items)])  # fmt: skip
+        return last
+
+    def feed_page(self, feed: str, store: str, since: int, limit: int) -> list[tuple[str, int, str | None]]:
+        """(key, version, body) of the items of `feed` for `store` (and all stores) after version `since`."""
+        with self._reading() as conn:
+            return [tuple(row) for row in self._all(
+                conn, "SELECT key, version, body FROM feed_items WHERE feed = ? AND store IN ('', ?) AND version > ?"
+                      " ORDER BY version LIMIT ?", (feed, store, since, limit))]  # fmt: skip
+
+    def store_of(self, device: str) -> str:
+        with self._reading() as conn:
+            row = self._one(conn, "SELECT store FROM devices WHERE id = ?", (device,))
+        return row[0] if row else ""
+
+    def rebuild(self, feed: str, build: Any, limit: int = 1000) -> int:
+        """Republish up to `limit` keys ingest marked dirty in `feed`, each body made by `build(conn, key)`.
+
+        `build` returns (store, item key, body text or None to send nothing); the marks are
+        removed in the same transaction.
+        """
+        with self._transaction() as conn:
+            keys = [key for (key,) in self._all(conn, "SELECT key FROM feed_dirty WHERE feed = ? ORDER BY key LIMIT ?",
+                                                (feed, limit))]  # fmt: skip
+            by_store: dict[str, list[tuple[str, str | None]]] = {}
+            for key in keys:
+                store, item_key, body = build(self, conn, key)
+                if body is not None:  # nothing to send yet (a redemption of a coupon not heard of)
+                    by_store.setdefault(store, []).append((item_key, body))
+            for store, items in by_store.items():
+                self._publish(conn, feed, store, items)
+            self._insert_many(conn, "DELETE FROM feed_dirty WHERE feed = ? AND key = ?", [(feed, k) for k in keys])
+        return len(keys)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Rows of a read-only query in the shared dialect (the reports in hq/reports.py)."""
         with self._reading() as conn:
@@ -257,6 +312,36 @@ class SqlBatch:
                [(device, *row) for row in rows.lines])  # fmt: skip
         append(self._conn, "stock_moves", ("device", "seq", "store", "sku", "quantity"),
                [(device, seq, store, sku, quantity) for seq, sku, quantity in rows.stock])  # fmt: skip
+        self._feed_state(rows)
+
+    def _feed_state(self, rows: Projection) -> None:
+        """Members, balances, coupons and paid orders changed by the batch; their feed items are marked to rebuild."""
+        conn, run, insert = self._conn, self._storage._run, self._storage._insert_many
+        dirty: list[tuple[str, str]] = []
+        for member, fields in rows.profiles:
+            held = self._storage._one(conn, "SELECT profile FROM members WHERE id = ?", (member,))
+            profile = {**(json.loads(held[0]) if held else {"id": member}), **fields}
+            run(conn, "INSERT INTO members (id, profile, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
+                      " SET profile = excluded.profile, updated_at = excluded.updated_at",
+                (member, json.dumps(profile, ensure_ascii=False, sort_keys=True), self._received_at))  # fmt: skip
+            dirty.append(("members", member))
+        insert(conn, "INSERT INTO member_ledger (member_id, device, points, stored_value) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (member_id, device) DO UPDATE SET points = member_ledger.points + excluded.points,"
+                     " stored_value = member_ledger.stored_value + excluded.stored_value",
+               [(member, self.device, points, value) for member, (points, value) in rows.ledger.items()])  # fmt: skip
+        dirty += [("members", member) for member in rows.ledger]
+        insert(conn, "INSERT INTO coupons (code, body) VALUES (?, ?) ON CONFLICT (code) DO NOTHING",
+               [(code, json.dumps(body, ensure_ascii=False, sort_keys=True)) for code, body in rows.coupons])
+        for code, sale, at in rows.redeemed:
+            run(conn, "UPDATE coupons SET redeemed_ref = ?, redeemed_at = ? WHERE code = ?",
+                (sale or None, at if sale else None, code))  # fmt: skip
+        dirty += [("coupons", code) for code, _ in rows.coupons] + [("coupons", code) for code, _, _ in rows.redeemed]
+        insert(conn, "INSERT INTO delivery_paid (store, order_no, receipt_no) VALUES (?, ?, ?)"
+                     " ON CONFLICT (store, order_no) DO NOTHING",
+               [(self.store, order, receipt) for order, receipt in rows.orders_paid])  # fmt: skip
+        dirty += [("delivery_orders", f"{self.store}/{order}") for order, _ in rows.orders_paid]
+        insert(conn, "INSERT INTO feed_dirty (feed, key) VALUES (?, ?) ON CONFLICT (feed, key) DO NOTHING",
+               sorted(set(dirty)))
 
     def advance(self) -> int:
         """Move the device's last contiguous seq forward over what is now held, and return it.

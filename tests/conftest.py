@@ -39,8 +39,7 @@ def make_settings(tmp_path: Path, **sections: dict) -> config.Settings:
 
 
 def rules_of(settings: config.Settings) -> Rules:
-    s = settings
-    return Rules(s.currency.exponent, tuple(s.tax.classes), s.tax.default_class, s.barcode.instore)
+    return Rules.of(settings)
 
 
 def seed(till: Till) -> None:

@@ -222,6 +222,14 @@ def test_default_class_is_checked_against_the_classes_of_the_file(tmp_path):
     assert message == f"{tmp_path / 'shop.toml'}: [tax] default_class: 'standard' is not one of the tax classes (food)"
 
 
+def test_digital_receipts_need_head_office(tmp_path):
+    message = load_error(tmp_path, "[receipt]\ndigital = true\n")
+    assert message == (f"{tmp_path / 'shop.toml'}: [receipt] digital: digital receipts are pages served by head "
+                       "office: set [sync] url too, or turn digital off")
+    settings = config.load(write(tmp_path, '[receipt]\ndigital = true\n[sync]\nurl = "https://ho.example.com/"\n'))
+    assert settings.receipt.digital and settings.sync.url == "https://ho.example.com"
+
+
 def test_an_unknown_section_is_refused(tmp_path):
     message = load_error(tmp_path, "[printer]\nwidth = 32\n")
     assert message.startswith(f"{tmp_path / 'shop.toml'}: [printer]: unknown section; known sections are shop,")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from appliance.core import members
+from appliance.core import delivery_orders, members
 from appliance.core.session import State
 from appliance.display.console import ConsoleApp
 from appliance.display.console.app import quick_amounts
 from appliance.display.console.screens import KeypadDialog
+from appliance.display.qr import half_blocks, qr_matrix
 from appliance.store.db import Store
+from appliance.sync import apply_orders
+from appliance.sync.feeds import Item
+from appliance.sync.receipt_link import key_for
 from tests.conftest import CASHIER, RICE, START, SUPERVISOR, WATER, make_settings
 from tests.test_daemon import prepared, run_daemon, until
 
@@ -190,10 +193,14 @@ def test_the_portable_layout_shows_the_battery_and_the_transactions_waiting(sett
 
 
 def test_a_delivery_order_is_loaded_by_its_barcode_and_marked_paid(settings, tmp_path):
-    orders = settings.database_path.parent / "delivery_orders.json"
-    orders.write_text(json.dumps([{"order_no": "1001", "items": [{"sku": "WATER550", "qty": 3}], "total": 600,
-                                   "paid": False}]))
+    with Store(settings.database_path) as store, store.atomic():
+        apply_orders.apply(store, settings, [Item("1001", 1, {"order_no": "1001", "total": 600, "paid": False,
+                                                              "items": [{"sku": "WATER550", "qty": 3}]})], "2026-11-24")
     results = []
+
+    def paid() -> list:
+        with Store(settings.database_path) as store:
+            return [(o.paid, o.receipt_no) for o in delivery_orders.orders(store.conn)]
 
     async def scenario(app, pilot, daemon):
         daemon.results.append(results.append)
@@ -203,12 +210,11 @@ def test_a_delivery_order_is_loaded_by_its_barcode_and_marked_paid(settings, tmp
         assert [(l.sku, l.quantity) for l in daemon.till.sale.lines] == [("WATER550", 3000)]
         assert "Delivery order 1001: 6.00" in screen_text(app)
         await keys(app, pilot, "f4", "f5")
-        await until(lambda: json.loads(orders.read_text())[0]["paid"], "the order marked paid")
+        await until(lambda: paid() == [(True, "T01-000001")], "the order marked paid")
         daemon.manager.device("scanner").scan("ORD1001")
         await until(lambda: "already paid" in app.message, "the second scan refused")
 
     console(settings, tmp_path, scenario, profile="portable", size=(40, 20))
-    assert json.loads(orders.read_text())[0]["receipt_no"] == "T01-000001"
     assert not any("ORD1001" in r.message and "no product" in r.message for r in results)
 
 
@@ -344,3 +350,30 @@ def test_the_physical_keypad_opens_the_menu_and_works_its_dialogs(settings, tmp_
 
     console(settings, tmp_path, scenario)
     assert seen["lines"] == 2
+
+
+def test_with_digital_receipts_the_finished_sale_shows_its_qr_code(tmp_path):
+    settings = make_settings(tmp_path, api={"enabled": False}, receipt={"digital": True},
+                             sync={"url": "https://ho.example.com"})
+    prepared(settings)
+    seen = {}
+
+    async def scenario(app, pilot, daemon):
+        await sign_in(app, pilot, daemon)
+        daemon.manager.device("scanner").scan(WATER)
+        await until(lambda: daemon.till.sale is not None, "the scan")
+        await keys(app, pilot, "plus", "f5")  # SUBTOTAL, CASH exactly
+        await until(lambda: daemon.session.state is State.RECEIPT, "the sale paid")
+        seen["paid"] = screen_text(app)
+        seen["link"] = app.e_receipt
+        await keys(app, pilot, "f12")  # DONE: the next customer must not scan this one's receipt
+        seen["done"] = screen_text(app)
+
+    console(settings, tmp_path, scenario, size=(100, 34))  # a QR code of up to 45 x 45 modules and its caption
+    link = seen["link"]
+    with Store(settings.database_path) as store:
+        assert link == "https://ho.example.com/r/T01/T01-000001/" + key_for(store.conn, "T01-000001")
+    assert "Customer: scan for the e-receipt" in seen["paid"]
+    drawn = [line.strip() for line in seen["paid"].splitlines() if {"▀", "▄", "█"} & set(line)]
+    assert drawn == [row.strip() for row in half_blocks(qr_matrix(link)) if row.strip()]  # the printed code's modules
+    assert "▀" not in seen["done"] and "no sale" in seen["done"]

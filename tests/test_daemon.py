@@ -232,7 +232,8 @@ def test_wallet_payments_customer_and_merchant_presented(tmp_path):
         await until(lambda: any(o.status == "pending" for o in provider.orders.values()), "the QR order")
         assert "SCAN QR" in daemon.manager.device("display").current[0]
         order_no = next(no for no, order in provider.orders.items() if order.status == "pending")
-        assert b"Scan to pay" in bytes(daemon.manager.device("printer").output)  # the QR slip (the QR is a raster)
+        printer = daemon.manager.device("printer")  # the QR slip (the QR is a raster), printed after the display
+        await until(lambda: b"Scan to pay" in bytes(printer.output), "the QR slip")
         provider.scan(order_no)  # the shopper's phone pays it
         await until(lambda: len(done) == 2, "the merchant-presented payment")
 

@@ -19,9 +19,15 @@ from appliance.display.receipt import receipt
 from appliance.display.testpage import logo, printer_test_page
 from appliance.hal import registry
 from appliance.hal.errors import DeviceConfigError, DeviceIOError, DeviceUnavailable
-from tests.conftest import CHIPS, COLA, MILK
+from tests.conftest import CHIPS, COLA, MILK, make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "escpos"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A shop that prints a link under each receipt: the golden files hold its QR code."""
+    return make_settings(tmp_path, receipt={"qr_url": "https://receipt.example.com/{receipt_no}"})
 
 
 def _golden(name: str, data: bytes) -> None:

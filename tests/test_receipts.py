@@ -18,9 +18,15 @@ from appliance.display.document import render_text
 from appliance.display.receipt import receipt, receipt_context
 from appliance.display.report import shift_report
 from appliance.display.text import width
-from tests.conftest import CHIPS, COLA, MILK, RICE, SPRITE
+from tests.conftest import CHIPS, COLA, MILK, RICE, SPRITE, make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A shop that prints a link under each receipt: the golden files hold its QR code."""
+    return make_settings(tmp_path, receipt={"qr_url": "https://receipt.example.com/{receipt_no}"})
 
 
 def _golden(name: str, lines: list[str]) -> None:

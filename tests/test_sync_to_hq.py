@@ -55,3 +55,36 @@ def test_the_cli_enrols_and_sends_to_head_office(tmp_path, hq, monkeypatch, caps
     assert sent.code == 0, sent.err
     journal = cli.query("SELECT max(seq) FROM journal")[0][0]
     assert hq.status("T01")[1]["last_seq"] == journal
+
+
+def test_the_receipt_qr_opens_the_receipt_page_once_the_sale_is_at_head_office(tmp_path, hq, till, store, clock):
+    import urllib.error
+    import urllib.request
+
+    from appliance.display.receipt import e_receipt_link
+    from tests.conftest import make_settings
+
+    secret_file = tmp_path / "device.secret"
+    enroll(hq.url, hq.storage.new_enrollment_code("shop-1"), "T01", secret_file)
+    till.scan(RICE)
+    doc = till.pay("cash")
+    number = doc["receipt_no"]
+    settings = make_settings(tmp_path, receipt={"digital": True}, sync={"url": hq.url})
+    link = e_receipt_link(store.conn, settings, doc)
+    assert link.startswith(f"{hq.url}/r/T01/{number}/")
+
+    def fetch(url: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+    status, page = fetch(link)
+    assert status == 404 and "will appear" in page  # not sent yet: the customer is told to wait
+    target = Target(hq.url, "T01", read_secret(secret_file), batch_max_events=50, timeout_s=5)
+    assert drain(store, SyncState.beside(tmp_path / "appliance.db"), target, now=lambda: iso(clock.now())).error is None
+    status, page = fetch(link)
+    assert status == 200 and number in page and doc["lines"][0]["name"] in page
+    wrong_key = fetch(link[:-1] + ("0" if link[-1] != "0" else "1"))
+    assert wrong_key[0] == 404 and "will appear" in wrong_key[1]  # as if not sent: nothing learnt

@@ -43,7 +43,7 @@ async def import_catalog(call: Call) -> tuple[int, Any]:
     """The same import as `appliance catalog import`: all rows or none, unless skip_bad."""
     daemon, body = call.daemon, call.body
     s = daemon.settings
-    rules = Rules(s.currency.exponent, tuple(s.tax.classes), s.tax.default_class, s.barcode.instore)
+    rules = Rules.of(s)
     skip_bad = body.get("skip_bad", False)
 
     def run():

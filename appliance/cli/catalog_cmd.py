@@ -35,7 +35,7 @@ def import_file(args: argparse.Namespace) -> int:
     with till_for(args) as till:
         authorize("catalog.import", sign_in(till, args.operator))
         s = till.settings
-        rules = Rules(s.currency.exponent, tuple(s.tax.classes), s.tax.default_class, s.barcode.instore)
+        rules = Rules.of(s)
         if not args.file.is_file():
             raise InputError("no such file", where=str(args.file))
         result = import_csv(till.store, args.file, rules, at=iso(till.clock.now()), skip_bad=args.skip_bad)

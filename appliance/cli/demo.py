@@ -56,9 +56,7 @@ def seed_demo(till: Till, at: datetime) -> None:
     store, settings = till.store, till.settings
     if till.catalog.count() == 0:
         data = resources.files("appliance").joinpath("data/demo_catalog.csv").read_bytes()
-        rules = Rules(settings.currency.exponent, tuple(settings.tax.classes), settings.tax.default_class,
-                      settings.barcode.instore)
-        result = import_csv(store, BytesIO(data), rules, at=iso(at))
+        result = import_csv(store, BytesIO(data), Rules.of(settings), at=iso(at))
         print(f"Seeded the demo catalog: {result.applied} products")
     if till.operators.count() == 0:
         manager = None

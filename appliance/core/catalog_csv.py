@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Sequence
 
+from appliance.config import Settings
 from appliance.core.barcode import InstoreLayout, decode_instore, normalize_gtin
 from appliance.core.catalog import Catalog, canonical_plu
 from appliance.core.money import format_amount, parse_amount
@@ -67,6 +68,11 @@ class Rules:
     tax_classes: Sequence[str]
     default_tax_class: str
     layouts: Sequence[InstoreLayout]
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Rules":
+        return cls(settings.currency.exponent, tuple(settings.tax.classes), settings.tax.default_class,
+                   settings.barcode.instore)
 
 
 class _RowInvalid(Exception):
@@ -175,12 +181,16 @@ def _records(stream: Iterable[str], result: ImportResult) -> Iterable[tuple[int,
         yield line, dict(zip(header, row))
 
 
-def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str, skip_bad: bool = False) -> ImportResult:
-    """Validate and apply a catalog file; returns what happened, raises InputError on an unusable file."""
+def import_csv(store: Store, source: Path | IO[bytes], rules: Rules, *, at: str, skip_bad: bool = False,
+               name: str = "upload") -> ImportResult:  # fmt: skip
+    """Validate and apply a catalog file; returns what happened, raises InputError on an unusable file.
+
+    `name` is what the journal calls a stream's source (a file's own name otherwise).
+    """
     if isinstance(source, Path):
         with source.open("rb") as raw:
             return _import(store, raw, source.name, rules, at=at, skip_bad=skip_bad)
-    return _import(store, source, "upload", rules, at=at, skip_bad=skip_bad)
+    return _import(store, source, name, rules, at=at, skip_bad=skip_bad)
 
 
 def _lines(raw: IO[bytes], digest) -> Iterator[str]:

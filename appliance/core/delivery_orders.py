@@ -1,25 +1,24 @@
-"""Delivery orders paid at the door: a local file of orders, found by the barcode on the order slip.
+"""Delivery orders paid at the door, found by the barcode on the order slip.
 
-Orders come from upstream (the shop's web shop or a delivery platform); until the sync
-issue lands they are read from `delivery_orders.json` in the data folder, a list of
+Orders come from upstream (the shop's web shop or a delivery platform) through head
+office's delivery orders feed (appliance/sync/apply_orders.py), each
 `{order_no, items: [{sku, qty}], total, paid}`. The courier's handheld scans the slip's
 barcode (`ORD` and the order number), the order's items become a sale, and the customer
-pays it like any other. The file is rewritten (to a temporary file, then renamed, so a
-power cut leaves the old or the new file, never half of one) when an order is paid.
+pays it like any other; the payment is then recorded as a `delivery.paid` event, which
+head office passes on so no other terminal of the store takes the order again.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from appliance.errors import DomainError, InputError, NotFound
+from appliance.store.db import Store
 
 PREFIX = "ORD"
-FILE_NAME = "delivery_orders.json"
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def is_order_code(code: str) -> bool:
     return code.strip().upper().startswith(PREFIX)
 
 
-def _order(raw: Any, where: str) -> Order:
+def parse_order(raw: Any, where: str) -> Order:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: each order must be an object with order_no, items, total and paid")
     try:
@@ -56,45 +55,36 @@ def _order(raw: Any, where: str) -> Order:
     return Order(order_no, items, total, paid, str(raw.get("receipt_no", "")))
 
 
-class OrderSource:
-    """The orders file of one data folder; read on every lookup so an updated file is seen at once."""
+def _rows(conn: sqlite3.Connection, where: str = "", params: tuple = ()) -> Iterator[Order]:
+    for order_no, items, total, paid, receipt_no in conn.execute(
+        f"SELECT order_no, items, total, paid, receipt_no FROM delivery_orders {where} ORDER BY order_no", params
+    ):
+        yield Order(order_no, tuple(OrderItem(i["sku"], i["qty"]) for i in json.loads(items)), total, bool(paid),
+                    receipt_no)
 
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / FILE_NAME
 
-    def orders(self) -> list[Order]:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as exc:
-            raise InputError(f"the delivery orders file {self.path} cannot be read: {exc}") from None
-        if not isinstance(raw, list):
-            raise InputError(f"the delivery orders file {self.path} must hold a list of orders")
-        return [_order(item, str(self.path)) for item in raw]
+def orders(conn: sqlite3.Connection) -> list[Order]:
+    """Every order head office sent this store, paid or not."""
+    return list(_rows(conn))
 
-    def find(self, code: str) -> Order:
-        """The unpaid order a slip's barcode names; paid and unknown orders are refused with the reason."""
-        number = code.strip().upper()
-        for order in self.orders():
-            if order.order_no in (number, number.removeprefix(PREFIX)) or f"{PREFIX}{order.order_no}" == number:
-                if order.paid:
-                    paid_by = f" (receipt {order.receipt_no})" if order.receipt_no else ""
-                    raise DomainError(f"delivery order {order.order_no} is already paid{paid_by}")
-                return order
-        raise NotFound(f"no delivery order {number} in {self.path.name}: has the order list been updated?")
 
-    def mark_paid(self, order_no: str, receipt_no: str) -> None:
-        raw = json.loads(self.path.read_text(encoding="utf-8"))
-        for item in raw:
-            if str(item.get("order_no", "")).strip().upper() == order_no:
-                item["paid"], item["receipt_no"] = True, receipt_no
-                break
-        else:
-            raise NotFound(f"delivery order {order_no} is no longer in {self.path.name}")
-        temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(raw, out, ensure_ascii=False, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
+def find(conn: sqlite3.Connection, code: str) -> Order:
+    """The unpaid order a slip's barcode names; paid and unknown orders are refused with the reason."""
+    number = code.strip().upper().removeprefix(PREFIX)
+    order = next(_rows(conn, "WHERE order_no IN (?, ?)", (number, f"{PREFIX}{number}")), None)
+    if order is None:
+        raise NotFound(f"no delivery order {PREFIX}{number}: has head office sent the store's orders? "
+                       "(appliance sync now)")  # fmt: skip
+    if order.paid:
+        paid_by = f" (receipt {order.receipt_no})" if order.receipt_no else ""
+        raise DomainError(f"delivery order {order.order_no} is already paid{paid_by}")
+    return order
+
+
+def mark_paid(store: Store, order_no: str, receipt_no: str, *, at: str) -> None:
+    """Record the order paid by `receipt_no`, as an event head office passes on to the store's other terminals."""
+    with store.event("delivery.paid", ref=order_no, at=at) as event:
+        if event.conn.execute("UPDATE delivery_orders SET paid = 1, receipt_no = ? WHERE order_no = ? AND paid = 0",
+                              (receipt_no, order_no)).rowcount != 1:  # fmt: skip
+            raise DomainError(f"delivery order {order_no} is unknown or already paid")
+        event.payload = {"order_no": order_no, "receipt_no": receipt_no}

@@ -56,6 +56,15 @@ def export(conn: sqlite3.Connection, member_id: str) -> dict[str, Any]:
     }
 
 
+def blank(conn: sqlite3.Connection, member_id: str, at: str) -> None:
+    """Clear the personal fields of a member (here, or on every terminal once head office sends it)."""
+    conn.execute(
+        "UPDATE members SET phone = 'erased:' || id, name = '', birthday = NULL, tags = '[]', consent_at = NULL, "
+        "card_code = NULL, tier = '', erased_at = ? WHERE id = ?",
+        (at, member_id),
+    )
+
+
 def erase(
     store: Store, settings: Settings, member_id: str, reason: str, *, at: datetime, operator: Operator
 ) -> dict[str, Any]:
@@ -81,11 +90,7 @@ def erase(
         forfeited = points.balance(conn, member_id)
         points.post(conn, member_id, -forfeited, kind="erase", ref=event.kind, at=at_text, today=today,
                     rules=settings.loyalty)
-        conn.execute(
-            "UPDATE members SET phone = 'erased:' || id, name = '', birthday = NULL, tags = '[]', consent_at = NULL, "
-            "card_code = NULL, tier = '', erased_at = ? WHERE id = ?",
-            (at_text, member_id),
-        )
+        blank(conn, member_id, at_text)
         event.payload = {"id": member_id, "by": operator.code, "reason": reason.strip(),
                          "points_forfeited": forfeited}
     return event.payload

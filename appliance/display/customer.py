@@ -49,17 +49,25 @@ def paid(tendered: int, remaining: int, exponent: int, columns: int, chinese: bo
     )
 
 
-def change(amount: int, exponent: int, columns: int, chinese: bool) -> Frame:
+def _closing(zh: str, en: str, columns: int, chinese: bool, e_receipt: bool) -> str:
+    """The last line at the end of a sale; with digital receipts it says where the e-receipt is
+    (the display cannot draw a QR code: the code is on the paper receipt)."""
+    if e_receipt:
+        zh, en = "扫码看电子小票", "SCAN QR: E-RECEIPT"
+    return pad(fit(_label(chinese, zh, en), columns), columns, "center")
+
+
+def change(amount: int, exponent: int, columns: int, chinese: bool, *, e_receipt: bool = False) -> Frame:
     return (
         _pair(_label(chinese, "找零", "CHANGE"), format_amount(amount, exponent), columns),
-        pad(_label(chinese, "谢谢惠顾", "THANK YOU"), columns, "center"),
+        _closing("谢谢惠顾", "THANK YOU", columns, chinese, e_receipt),
     )
 
 
-def thanks(columns: int, chinese: bool) -> Frame:
+def thanks(columns: int, chinese: bool, *, e_receipt: bool = False) -> Frame:
     return (
         pad(_label(chinese, "谢谢惠顾", "THANK YOU"), columns, "center"),
-        pad(_label(chinese, "欢迎再来", "SEE YOU SOON"), columns, "center"),
+        _closing("欢迎再来", "SEE YOU SOON", columns, chinese, e_receipt),
     )
 
 

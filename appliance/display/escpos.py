@@ -14,6 +14,7 @@ from typing import Sequence
 
 from appliance import native
 from appliance.display.document import Barcode, Blank, Element, Logo, Pair, Qr, Rule, Text
+from appliance.display.qr import qr_matrix
 from appliance.display.text import pad, pair, wrap
 
 ESC, GS, FS, LF = b"\x1b", b"\x1d", b"\x1c", b"\n"
@@ -41,12 +42,7 @@ def _raster(gray: bytes, width: int, height: int, threshold: int = 128) -> bytes
 
 def qr_image(data: str, module: int) -> tuple[bytes, int, int]:
     """A QR code as grayscale pixels, `module` dots per module, with the 4-module quiet zone."""
-    import qrcode  # loaded on the first QR printed: the till's idle memory stays small
-
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
-    code.add_data(data)
-    code.make(fit=True)
-    matrix = code.get_matrix()
+    matrix = qr_matrix(data)
     size = len(matrix) * module
     rows = []
     for row in matrix:

@@ -7,26 +7,19 @@ holds nothing else.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from appliance.config import Settings
 from appliance.core import card, members
 from appliance.core.clock import local
-from appliance.core.money import format_amount, format_percent, format_quantity
+from appliance.core.money import format_amount, format_percent
 from appliance.core.till import Till
 from appliance.display.document import Barcode, Blank, Element, Pair, Qr, Rule, Text
+from appliance.display.receipt_terms import TITLES, Row, item_rows, payment_rows, total_rows
 from appliance.errors import NotFound
-
-TITLES = {"sale": "销售 SALE", "return": "退货 RETURN", "void": "作废 VOID", "cancel": "取消 CANCELLED"}
-TENDERS = {
-    "cash": "现金 Cash",
-    "voucher": "代金券 Voucher",
-    "stored_value": "储值 Stored value",
-    "card": "银行卡 Card",
-    "wallet": "钱包 Wallet",
-    "points": "积分抵扣 Points",
-}
+from appliance.sync import receipt_link
 
 
 @dataclass(frozen=True)
@@ -39,6 +32,7 @@ class ReceiptContext:
     original_receipt: str = ""
     stored_value_balance: int | None = None
     cards: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # card_auths details by payment reference
+    e_receipt: str = ""  # the receipt's page at head office, when the shop gives digital receipts
 
 
 def _mask_phone(phone: str) -> str:
@@ -55,8 +49,6 @@ def receipt(doc: dict[str, Any], settings: Settings, ctx: ReceiptContext = Recei
         return format_amount(amount, exp)
 
     kind = doc["kind"]
-    refund = kind in ("return", "void")
-    sign = -1 if refund else 1
     when = local(doc["completed_at"], settings.time.zone).strftime("%Y-%m-%d %H:%M:%S")
     out: list[Element] = [
         Text(settings.shop.name, "center", bold=True, big=True),
@@ -80,20 +72,13 @@ def receipt(doc: dict[str, Any], settings: Settings, ctx: ReceiptContext = Recei
         out.append(Text(f"会员 Member {ctx.member_name} {_mask_phone(ctx.member_phone)}".rstrip()))
     out.append(Rule())
     for line in doc["lines"]:
-        out += _line(line, money)
+        out += _laid_out(item_rows(line, money))
     out.append(Rule())
-    out.append(Pair("小计 Subtotal", money(sign * doc["subtotal"])))
-    if doc["discount"]:
-        out.append(Pair("优惠 Discounts", money(-sign * doc["discount"])))
-    if settings.tax.mode == "exclusive":
-        out.append(Pair("税 Tax", money(sign * doc["tax"])))
-    total_label = "应退 REFUND" if refund else "合计 TOTAL"
-    out.append(Pair(total_label, f"{settings.currency.symbol}{money(doc['total'])}", bold=True))
-    if doc["rounding"]:
-        out.append(Pair("抹零 Rounding", money(doc["rounding"])))
+    exclusive = settings.tax.mode == "exclusive"
+    out += _laid_out(total_rows(doc, money, tax_added=exclusive, symbol=settings.currency.symbol))
     if kind != "cancel":
         out.append(Rule())
-        out += _payments(doc, money, refund, ctx)
+        out += _payments(doc, money, ctx)
     out.append(Rule())
     out += _tax_table(doc, money)
     savings = sum(l["discount"] + l["basket_share"] for l in doc["lines"])
@@ -111,53 +96,34 @@ def receipt(doc: dict[str, Any], settings: Settings, ctx: ReceiptContext = Recei
     if doc.get("line_voids"):
         out.append(Text(f"删除商品 Lines voided {doc['line_voids']}"))
     out += [Blank(), Barcode(doc["receipt_no"])]
-    if settings.receipt.qr_url:
-        out += [Qr(settings.receipt.qr_url.replace("{receipt_no}", doc["receipt_no"]), module=4),
-                Text("扫码查看电子小票 Scan for your e-receipt", "center")]
+    if settings.receipt.digital:
+        link = ctx.e_receipt
+    else:
+        link = settings.receipt.qr_url.replace("{receipt_no}", doc["receipt_no"])
+    if link:
+        out += [Qr(link, module=4), Text("扫码查看电子小票 Scan for your e-receipt", "center")]
     out += [Blank(), Text(settings.shop.footer, "center")]
     return out
 
 
-def _line(line: dict[str, Any], money) -> list[Element]:
-    rows: list[Element] = [Text(line["name"])]
-    qty = line["quantity"]
-    if line["unit"] == "kg":
-        detail = f"  {format_quantity(qty)} kg x {money(line['unit_price'])}/kg"
-    else:
-        detail = f"  {qty // 1000} x {money(line['unit_price'])}"
-    rows.append(Pair(detail, money(line["gross"])))
-    if line["promo_discount"]:
-        rows.append(Pair(f"  {line['promotion']}", money(-line["promo_discount"])))
-    manual = line["discount"] - line["promo_discount"]
-    if manual:
-        rows.append(Pair(f"  折扣 Discount {line['note']}".rstrip(), money(-manual)))
-    elif line["note"]:
-        rows.append(Text(f"  {line['note']}"))
-    return rows
+def _laid_out(rows: Iterable[Row]) -> list[Element]:
+    """Rows on paper: a detail indented under its row, the amount against the right edge."""
+    out: list[Element] = []
+    for row in rows:
+        label = f"  {row.label}" if row.detail else row.label
+        out.append(Pair(label, row.amount, bold=row.strong) if row.amount else Text(label))
+    return out
 
 
-def _payments(doc: dict[str, Any], money, refund: bool, ctx: ReceiptContext) -> list[Element]:
-    rows: list[Element] = []
-    prefix = "退 " if refund else ""
-    last_cash = max((i for i, p in enumerate(doc["payments"]) if p["kind"] == "cash"), default=None)
-    for index, p in enumerate(doc["payments"]):
-        label = prefix + TENDERS.get(p["kind"], p["kind"])
-        if index == last_cash and not refund and doc["change"]:
-            rows.append(Pair(label, money(p["amount"] + doc["change"])))
-        else:
-            rows.append(Pair(label, money(p["amount"])))
-        if p["masked_pan"]:
-            # The card lines: masked PAN and approval code, never more of the card number.
-            rows.append(Pair(f"  {p['masked_pan']}", f"授权 Auth {p['auth_code']}"))
-            rows += _card_lines(ctx.cards.get(p["reference"]), money)
-        elif p["kind"] == "voucher" and p["reference"]:
-            what = "新券 Credit note" if refund else "券号 Code"
-            rows.append(Text(f"  {what} {p['reference']}"))
-    if doc["change"]:
-        rows.append(Pair("找零 Change", money(doc["change"]), bold=True))
+def _payments(doc: dict[str, Any], money, ctx: ReceiptContext) -> list[Element]:
+    out: list[Element] = []
+    for payment, rows in payment_rows(doc, money):
+        out += _laid_out(rows)
+        if payment is not None and payment["masked_pan"]:
+            out += _card_lines(ctx.cards.get(payment["reference"]), money)
     if ctx.stored_value_balance is not None:
-        rows.append(Pair("储值余额 Balance", money(ctx.stored_value_balance)))
-    return rows
+        out.append(Pair("储值余额 Balance", money(ctx.stored_value_balance)))
+    return out
 
 
 ENTRY = {"contact": "芯片 Chip", "contactless": "闪付 Contactless", "magstripe": "磁条 Swipe"}
@@ -208,4 +174,17 @@ def receipt_context(till: Till, doc: dict[str, Any], original_receipt: str = "")
         except NotFound:
             pass
     cards = card.receipt_details(conn, [p["reference"] for p in doc["payments"] if p["kind"] == "card"])
-    return ReceiptContext(operator_name, name, phone, original_receipt, balance, cards)
+    return ReceiptContext(operator_name, name, phone, original_receipt, balance, cards,
+                          e_receipt_link(conn, till.settings, doc))
+
+
+def e_receipt_link(conn: sqlite3.Connection, settings: Settings, doc: Mapping[str, Any]) -> str:
+    """The document's page at head office, or "" when the shop gives no digital receipts or it is a cancellation.
+
+    A cancelled sale took no money, so the customer has nothing to keep; sales, returns
+    and voids each get a page of their own.
+    """
+    if not settings.receipt.digital or doc["kind"] == "cancel":
+        return ""
+    key = receipt_link.key_for(conn, doc["receipt_no"])
+    return receipt_link.receipt_url(settings.sync.url, doc["device"], doc["receipt_no"], key)

@@ -8,7 +8,7 @@ from appliance.core.clock import local
 from appliance.core.money import format_amount, format_percent
 from appliance.core.shifts import ShiftReport
 from appliance.display.document import Element, Pair, Rule, Text
-from appliance.display.receipt import TENDERS
+from appliance.display.receipt_terms import TENDERS
 
 
 def shift_report(report: ShiftReport, settings: Settings) -> list[Element]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from appliance.errors import StoreError
-from appliance.store import journal
+from appliance.store import journal, member_ledger
 from appliance.store.migrations import migrate
 
 if TYPE_CHECKING:
@@ -140,10 +140,18 @@ class Store:
 
     @contextmanager
     def event(self, kind: str, ref: str, at: str) -> Iterator[Event]:
-        """Write one business event: the caller's rows, then the journal entry and the outbox entry."""
+        """Write one business event: the caller's rows, then the journal entry and the outbox entry.
+
+        Changes to members' points or stored value are added to the payload (`ledger`), so
+        head office can keep a member's balances across shops.
+        """
         with self.atomic() as conn:
             event = Event(conn=conn, kind=kind, ref=ref, at=at, seq=journal.next_seq(conn))
+            before = member_ledger.mark(conn)
             yield event
+            ledger = member_ledger.since(conn, before)
+            if ledger:
+                event.payload[member_ledger.KEY] = ledger
             if journal.append(conn, kind=kind, ref=ref, at=at, payload=event.payload) != event.seq:
                 raise StoreError("the journal moved during a transaction; the event was rolled back")
             conn.execute("INSERT INTO outbox (seq, topic, queued_at) VALUES (?, ?, ?)", (event.seq, kind, at))

@@ -411,3 +411,10 @@ def _api_tokens(conn: sqlite3.Connection) -> None:
     from appliance.store import schema_api
 
     schema_api.migrate(conn)
+
+
+@migration(12)
+def _feeds(conn: sqlite3.Connection) -> None:
+    from appliance.store import schema_feeds
+
+    schema_feeds.migrate(conn)

@@ -25,12 +25,14 @@ from textual.widgets import Static
 from appliance.core import delivery_orders
 from appliance.core.money import format_amount
 from appliance.core.session import Action, KeyEntry, Result, State
+from appliance.display import qr
 from appliance.display.console import status as status_mod
 from appliance.display.console.keys import keypad_key
 from appliance.display.console.labels import Labels
 from appliance.display.console.screens import (AmountDialog, ChoiceDialog, KeypadDialog, MemberDialog, MenuDialog,
                                                ReportDialog, ReturnsDialog, quantity_text)
 from appliance.display.document import render_text
+from appliance.display.receipt import e_receipt_link
 from appliance.display.report import shift_report
 from appliance.display.text import fit, pad
 from appliance.errors import ApplianceError, InputError
@@ -101,11 +103,11 @@ class ConsoleApp(App[None]):
         self.labels = Labels(language or daemon.settings.console.language)
         self.profile = profile or daemon.settings.console.profile
         self.power_supply = power_supply
-        self.orders = delivery_orders.OrderSource(daemon.data_dir)
         self.reads = status_mod.read_only(daemon.settings.database_path)
         self.message, self.refused = "", False
         self.status: status_mod.Status | None = None
         self.order: delivery_orders.Order | None = None  # the delivery order being paid
+        self.e_receipt = ""  # the page of the receipt just printed, while the till waits for the next customer
         self._tasks: set[asyncio.Task] = set()
         self._status_lock = asyncio.Lock()
         self.sale_screen = SaleScreen(classes=self.profile)
@@ -191,7 +193,7 @@ class ConsoleApp(App[None]):
         try:
             if self.daemon.session.state not in (State.IDLE, State.RECEIPT):
                 raise InputError("finish the sale in progress before taking a delivery order's payment")
-            order = self.orders.find(code)
+            order = delivery_orders.find(self.reads, code)
         except ApplianceError as exc:
             self.on_result(Result(False, self.daemon.session.state, exc.message, "error"))
             return
@@ -211,6 +213,10 @@ class ConsoleApp(App[None]):
         if result.message:
             self.message, self.refused = result.message, not result.ok
         doc = result.document or {}
+        if "receipt_no" in doc:
+            self.e_receipt = e_receipt_link(self.reads, self.daemon.settings, doc)
+        elif result.ok:
+            self.e_receipt = ""  # the till moved on: the next customer must not scan the last one's receipt
         if "report" in doc:
             report = doc["report"]
             title = self.labels("x_report" if report.title == "X" else "z_close")
@@ -219,7 +225,9 @@ class ConsoleApp(App[None]):
         if self.order is not None and doc.get("kind") in ("sale", "cancel"):
             order, self.order = self.order, None
             if doc["kind"] == "sale":
-                self.spawn(self.daemon.run_in_worker(lambda: self.orders.mark_paid(order.order_no, doc["receipt_no"])))
+                at = doc["completed_at"]
+                self.spawn(self.daemon.run_in_worker(
+                    lambda: delivery_orders.mark_paid(self.daemon.store, order.order_no, doc["receipt_no"], at=at)))
         self.refresh_sale()
 
     # --- menus
@@ -314,10 +322,10 @@ class ConsoleApp(App[None]):
         screen.query_one("#entry", Static).update(self.entry_text())
         self.draw_status()
 
-    def cart_text(self) -> str:
+    def cart_text(self) -> str | Text:
         sale = self.daemon.till.sale
         if sale is None or not sale.lines:
-            return self.labels("no_sale")
+            return self.e_receipt_text() if self.e_receipt else self.labels("no_sale")
         cells = self.cells()
         amount_cells, qty_cells = 10, 6
         name_cells = cells - amount_cells - qty_cells - 4
@@ -330,6 +338,20 @@ class ConsoleApp(App[None]):
                         f"{quantity_text(line.quantity, line.unit):>{qty_cells}} "
                         f"{self.money(priced.result.amount):>{amount_cells}}")
         return "\n".join(rows)
+
+    def e_receipt_text(self) -> Text:
+        """The QR code of the receipt just printed, for a customer to scan off the screen (the portable's
+        courier turns it round); a screen too small to draw it readably shows the link instead."""
+        rows = qr.half_blocks(qr.qr_matrix(self.e_receipt))
+        caption = self.labels("e_receipt")
+        room = self.sale_screen.query_one("#cart", Static).size
+        if len(rows) + 1 > room.height or len(rows[0]) > room.width:
+            return Text(f"{caption}: {self.e_receipt}")
+        text = Text(caption)
+        for row in rows:
+            text.append("\n")
+            text.append(row, style="#000000 on #ffffff")
+        return text
 
     def totals_text(self) -> str:
         sale = self.daemon.till.sale

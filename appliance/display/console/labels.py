@@ -74,6 +74,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "on_battery": ("电池", "on battery"),
     "full": ("已充满", "full"),
     "delivery": ("外卖单", "Delivery order"),
+    "e_receipt": ("顾客扫码看电子小票", "Customer: scan for the e-receipt"),
     "states.locked": ("请登录", "signed out"),
     "states.idle": ("空闲", "ready"),
     "states.in_sale": ("销售中", "in sale"),
