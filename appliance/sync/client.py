@@ -133,11 +133,17 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> dic
         raise SyncUnreachable(f"head office answered {exc.code}: {message}", where=url) from None
     except (urllib.error.URLError, HTTPException, socket.timeout, ConnectionError) as exc:
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, socket.timeout):  # "timed out" alone does not say which limit, nor that it can be changed
+            raise SyncUnreachable(f"head office did not answer within {timeout:g} s: check the network, or raise "
+                                  "[sync] timeout_s if head office is slow", where=url) from None
         raise SyncUnreachable(f"head office did not answer: {reason}", where=url) from None
     try:
         document = json.loads(raw)
     except ValueError:
-        raise SyncProtocolError("head office answered with something that is not JSON", where=url) from None
+        # Quote the answer: a captive portal's or a web server's page says what answers in head office's place.
+        start = raw[:120].decode("utf-8", "replace")
+        raise SyncProtocolError(f"head office answered with something that is not JSON ({start!r}): check that "
+                                "[sync] url is head office's address", where=url) from None
     if not isinstance(document, dict):
         raise SyncProtocolError("head office answered with JSON that is not an object", where=url)
     return document
