@@ -505,6 +505,8 @@ class Sync:
     timeout_s: int = _key(10, "Seconds to wait for head office before a send counts as failed.", _integer(1, 300))
     outbox_alert: int = _key(10000, "Unsent events at which the operator is warned that head office is behind.",
                              _integer(1, 10_000_000))
+    pull_every_s: int = _key(60, "Seconds between pulls of head office's feeds (catalog, prices, members...).",
+                             _integer(5, 86400))
 
 
 @dataclass(frozen=True)

@@ -316,7 +316,14 @@ class Daemon:
             return
         from appliance.sync import upstream  # loaded only when a head office is configured
 
-        uploader = upstream.Uploader(self.settings)
+        loop = self.loop
+        assert loop is not None
+
+        def pulled(feed: str) -> None:
+            if feed == "promotions":  # the till keeps its promotions in memory: take the new ones
+                loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.run_in_worker(self.till.reload_promotions)))
+
+        uploader = upstream.Uploader(self.settings, on_pulled=pulled)
         await self._beside("sync", uploader.step, uploader.close)
 
     async def _beside(self, name: str, step: Callable[[], float], close: Callable[[], Any], *,

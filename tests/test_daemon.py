@@ -246,9 +246,17 @@ def test_the_daemon_delivers_its_journal_to_head_office(tmp_path):
     from appliance.sync.client import enroll
     from tests.hq_server import Server
 
+    import json
+
+    from hq import feeds
+
     hq = Server(tmp_path / "hq.sqlite")
     try:
         enroll(hq.url, hq.storage.new_enrollment_code(), "T01", tmp_path / "device.secret")
+        hq.storage.publish("promotions", "", feeds.promotion_items(json.dumps([{
+            "id": "HQ-WATER", "kind": "multi_price", "name": "两瓶3元", "params": {"skus": ["WATER550"], "n": 2,
+                                                                                 "price": 300}}])))
+        hq.storage.publish("catalog", "", feeds.catalog_items("sku,name,unit,price\nHQ1,总部新品,piece,9.90\n"))
         settings = make_settings(tmp_path, sync={"url": hq.url, "device_secret_file": "device.secret",
                                                  "batch_max_events": 1})
         prepared(settings)
@@ -264,6 +272,9 @@ def test_the_daemon_delivers_its_journal_to_head_office(tmp_path):
             await until(lambda: daemon.session.state is State.RECEIPT, "the sale")
             journal = daemon.store.scalar("SELECT max(seq) FROM journal")
             await until(lambda: held() == journal, "head office holding the whole journal", seconds=30)
+            # The feeds came down: the new product sells, the new promotion is in the till's memory.
+            await until(lambda: any(p.id == "HQ-WATER" for p in daemon.till.promotions), "the promotion", seconds=30)
+            assert daemon.till.catalog.by_sku("HQ1").name == "总部新品"
 
         run_daemon(settings, scenario, tmp_path)
         assert hq.status("T01")[1]["problems"] == []

@@ -262,3 +262,15 @@ def test_a_week_offline_queues_every_sale_and_one_pass_delivers_them_once_in_bat
     assert (back.sent, back.batches, back.error) == (count, math.ceil(count / 500), None)
     assert_exactly_once(hq, store, count)
     assert status(store.conn, state).head_office_last_seq == count
+
+
+def test_a_batch_head_office_finds_too_large_goes_again_in_halves(hq, store, secret):
+    # 40 events of ~0.6 MB each unzip to ~24 MB in one batch: over head office's 16 MiB limit (413).
+    with store.atomic():
+        for i in range(40):
+            with store.event("note", f"N{i}", "2026-01-02T10:00:00") as event:
+                event.payload = {"text": f"{i:04d}" + "豆浆油条" * 50_000}
+    state = SyncState(store.path.with_name("sync.json"))
+    result = drain(store, state, target(hq.url, secret, batch=40), now=noon)
+    assert result.error is None and result.sent == 40 and result.batches >= 2
+    assert_exactly_once(hq, store, 40)

@@ -1,4 +1,4 @@
-"""`appliance sync status|now`: how far head office is behind, and sending the outbox now (docs/sync.md)."""
+"""`appliance sync status|now|enroll`: how far head office is behind, sending the outbox and pulling the feeds now (docs/sync.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from appliance.cli.common import open_store, settings_from
 from appliance.errors import ConfigError
 from appliance.sync.client import enroll
 from appliance.sync.drain import Target, drain
+from appliance.sync.feeds import pull_all
 from appliance.sync.outbox import SyncState, status
 
 
@@ -16,7 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("sync", help="sending the journal to head office")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("status", help="unsent events, last success and last error").set_defaults(func=show_status)
-    now = sub.add_parser("now", help="send every unsent event to head office now")
+    now = sub.add_parser("now", help="send every unsent event to head office, then pull its feeds, now")
     now.add_argument("--attempts", type=int, default=3, metavar="N",
                      help="tries per batch while head office does not answer, with growing random pauses (default 3)")
     now.set_defaults(func=send_now)
@@ -33,6 +34,7 @@ def show_status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     with open_store(settings, must_exist=True) as store:
         info = status(store.conn, SyncState.beside(settings.database_path))
+        cursors = store.conn.execute("SELECT feed, version, applied_at FROM feed_cursors ORDER BY feed").fetchall()
     print(f"head office:    {settings.sync.url or '(none: [sync] url is empty)'}")
     print(f"unsent events:  {info.pending}" + (f" (oldest queued {info.oldest_pending})" if info.oldest_pending else ""))
     print(f"sent in total:  {info.sent_total}")
@@ -41,6 +43,8 @@ def show_status(args: argparse.Namespace) -> int:
     success, error = info.last_success, info.last_error
     print(f"last success:   {success['at'] + ' (' + str(success.get('sent', 0)) + ' sent)' if success else 'never'}")
     print(f"last error:     {error['at'] + ' ' + error['message'] if error else 'none'}")
+    for feed, version, applied_at in cursors:
+        print(f"feed {feed + ':':<16} version {version} (applied {applied_at})")
     if info.pending >= settings.sync.outbox_alert:
         print(f"WARNING: {info.pending} events wait for head office (alert at {settings.sync.outbox_alert}); "
               "check the network and `appliance sync now`")
@@ -57,9 +61,13 @@ def send_now(args: argparse.Namespace) -> int:
     target = Target.from_settings(settings)
     with open_store(settings, must_exist=True) as store:
         result = drain(store, SyncState.beside(settings.database_path), target, now=_utc_now, attempts=args.attempts)
-    print(f"sent {result.sent} events in {result.batches} batches")
-    if result.error is not None:
-        raise result.error
+        print(f"sent {result.sent} events in {result.batches} batches")
+        if result.error is not None:
+            raise result.error
+        for pulled in pull_all(store, settings, target, now=_utc_now):
+            print(f"{pulled.feed}: {pulled.applied} applied, now at version {pulled.version}")
+            for problem in pulled.refused:
+                print(f"  refused: {problem}")
     return 0
 
 

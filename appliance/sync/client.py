@@ -48,6 +48,12 @@ class SyncRejected(SyncError, PermissionError):
         self.status = status
 
 
+class SyncTooLarge(SyncRejected):
+    """Head office refused a batch as too large (413): the same events go again in smaller batches."""
+
+    code = "sync_too_large"
+
+
 class SyncProtocolError(SyncError, ValueError):
     """Head office answered something the contract does not allow: a software mismatch to report."""
 
@@ -121,14 +127,24 @@ def write_secret(path: Path, secret: Secret) -> None:
     os.replace(tmp, path)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json", **headers})
+def request_json(url: str, *, timeout: float, data: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """One request to head office (POST when `data` is given) and its JSON object answer, or a typed error.
+
+    400/401/403/404 are refusals (sending the same again cannot help), 413 a batch too big
+    (send it in smaller ones), anything else or no answer means try again later.
+    """
+    method = "POST" if data is not None else "GET"
+    extra = {"Content-Type": "application/json"} if data is not None else {}
+    request = urllib.request.Request(url, data=data, method=method, headers={**extra, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
         message = _server_message(exc.read())
-        if exc.code in (400, 401, 403):
+        if exc.code == 413:
+            raise SyncTooLarge(f"head office refused the batch as too large: {message}", status=413, where=url) from None
+        if exc.code in (400, 401, 403, 404):
             raise SyncRejected(f"head office refused ({exc.code}): {message}", status=exc.code, where=url) from None
         raise SyncUnreachable(f"head office answered {exc.code}: {message}", where=url) from None
     except (urllib.error.URLError, HTTPException, socket.timeout, ConnectionError) as exc:
@@ -182,7 +198,7 @@ def prepare_batch(device: str, secret: Secret, events: list[dict[str, Any]]) -> 
 def post_batch(url: str, batch: Prepared, *, timeout: float) -> IngestResult:
     """POST a prepared batch to /v1/ingest; returns what head office says it now holds."""
     endpoint = f"{url}/v1/ingest"
-    document = _post(endpoint, batch.body, batch.headers, timeout)
+    document = request_json(endpoint, data=batch.body, headers=batch.headers, timeout=timeout)
     last_seq = document.get("last_seq")
     problems = document.get("problems", [])
     if type(last_seq) is not int or not isinstance(problems, list):
@@ -201,7 +217,7 @@ def enroll(url: str, code: str, device: str, secret_file: Path, *, timeout: floa
     """Trade a one-time enrolment code for this terminal's secret and write it to `secret_file`."""
     endpoint = f"{url}/v1/enroll"
     body = json.dumps({"code": code, "device": device}).encode("utf-8")
-    document = _post(endpoint, body, {}, timeout)
+    document = request_json(endpoint, data=body, timeout=timeout)
     if document.get("device") != device:
         raise SyncProtocolError(f"head office enrolled device {document.get('device')!r}, not {device!r}", where=endpoint)
     try:

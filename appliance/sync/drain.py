@@ -14,7 +14,8 @@ from typing import Callable
 from appliance.config import Settings
 from appliance.native.secret import Secret
 from appliance.store.db import Store
-from appliance.sync.client import SyncError, SyncProtocolError, SyncUnreachable, backoff, read_secret, send_batch
+from appliance.sync.client import (SyncError, SyncProtocolError, SyncTooLarge, SyncUnreachable, backoff, read_secret,
+                                   send_batch)
 from appliance.sync.outbox import SyncState, mark_sent, record_last_seq, unsent
 
 
@@ -58,9 +59,16 @@ def drain(
     cannot fix it. Every failure is recorded in `state` for `appliance sync status`.
     """
     sent = batches = 0
-    while events := unsent(store.conn, target.batch_max_events):
+    limit = target.batch_max_events
+    while events := unsent(store.conn, limit):
         try:
             result = _send_with_retries(target, events, attempts, sleep)
+        except SyncTooLarge as exc:
+            if len(events) > 1:
+                limit = len(events) // 2  # the same events again, in halves, for the rest of this pass
+                continue
+            state.error(now(), f"event {events[0]['seq']} alone is larger than head office accepts: {exc}")
+            return DrainResult(sent, batches, exc)
         except SyncError as exc:
             state.error(now(), str(exc))
             return DrainResult(sent, batches, exc)

@@ -9,19 +9,12 @@ in docs/sync.md. Members come before coupons: a coupon names its member.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import socket
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from http.client import HTTPException
 from typing import Any, Callable
 
 from appliance.config import Settings
 from appliance.store.db import Store
-from appliance.sync.client import SyncProtocolError, SyncRejected, SyncUnreachable, _server_message
+from appliance.sync.client import SyncProtocolError, request_json, sign
 from appliance.sync.drain import Target
 
 PAGE = 500
@@ -65,24 +58,13 @@ def cursor(store: Store, feed: str) -> int:
 def fetch(target: Target, feed: str, since: int, limit: int) -> tuple[list[Item], int, bool]:
     """One signed GET of a feed page: (items, next cursor, more pages waiting)."""
     path = f"/v1/feeds/{feed}?since={since}&limit={limit}"
-    signature = hmac.new(target.secret.reveal(), f"GET {path}".encode(), hashlib.sha256).hexdigest()
-    request = urllib.request.Request(target.url + path, headers={"X-Device": target.device, "X-Signature": signature})
+    signature = sign(target.secret, f"GET {path}".encode())
     where = target.url + path
+    document = request_json(where, timeout=target.timeout_s, headers={"X-Device": target.device,
+                                                                       "X-Signature": signature})  # fmt: skip
     try:
-        with urllib.request.urlopen(request, timeout=target.timeout_s) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        message = _server_message(exc.read())
-        if exc.code in (400, 401, 403, 404):
-            raise SyncRejected(f"head office refused the {feed} feed ({exc.code}): {message}", status=exc.code,
-                               where=where) from None  # fmt: skip
-        raise SyncUnreachable(f"head office answered {exc.code}: {message}", where=where) from None
-    except (urllib.error.URLError, HTTPException, socket.timeout, ConnectionError) as exc:
-        raise SyncUnreachable(f"head office did not answer: {getattr(exc, 'reason', None) or exc}", where=where) from None
-    try:
-        doc = json.loads(raw)
-        items = [Item(str(i["key"]), int(i["version"]), i["body"]) for i in doc["items"]]
-        following, more = int(doc["next"]), bool(doc["more"])
+        items = [Item(str(i["key"]), int(i["version"]), i["body"]) for i in document["items"]]
+        following, more = int(document["next"]), bool(document["more"])
     except (ValueError, KeyError, TypeError) as exc:
         raise SyncProtocolError(f"head office's {feed} page is not what the contract says ({exc})", where=where) from None
     if any(item.body is not None and not isinstance(item.body, dict) for item in items) or following < since:
