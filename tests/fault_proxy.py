@@ -46,11 +46,14 @@ def _content_length(head: bytes) -> int | None:
 
 
 def _read_message(sock: socket.socket) -> bytes:
-    """One whole HTTP message; without a Content-Length (an answer), everything until the peer closes."""
+    """One whole HTTP message. Without a Content-Length a request (a GET of a feed) has no
+    body, and an answer is everything until the peer closes."""
     head, body = _read_head(sock)
     if not head:
         return b""
     length = _content_length(head)
+    if length is None and not head.startswith(b"HTTP/"):
+        length = 0
     while length is None or len(body) < length:
         chunk = sock.recv(65536)
         if not chunk:
