@@ -159,6 +159,34 @@ def test_the_status_bar_shows_the_printer_out_of_paper(settings, tmp_path):
     assert seen["alarm"]
 
 
+def test_the_status_bar_tells_the_operator_when_head_office_is_behind_or_failing(tmp_path):
+    from appliance.sync.outbox import SyncState
+
+    # A head office that does not answer, and an alert threshold the seeded journal already passes.
+    settings = make_settings(tmp_path, api={"enabled": False},
+                             sync={"url": "http://127.0.0.1:9", "outbox_alert": 5})  # fmt: skip
+    prepared(settings)
+    state = SyncState.beside(settings.database_path)
+    seen = {}
+
+    async def scenario(app, pilot, daemon):
+        state.success("2026-11-24T08:00:00+00:00", 3)
+        state.error("2026-11-24T09:30:00+00:00", "head office did not answer: connection refused")
+        await app.refresh_status()
+        await pilot.pause()
+        seen["behind"] = screen_text(app)
+        app.daemon.settings = make_settings(tmp_path, api={"enabled": False},
+                                            sync={"url": "http://127.0.0.1:9", "outbox_alert": 10**6})
+        await app.refresh_status()
+        await pilot.pause()
+        seen["failing"] = screen_text(app)
+
+    console(settings, tmp_path, scenario, size=(120, 24))
+    assert re.search(r"\d+ events wait for head office \(alert at 5\): check the network; selling goes on",
+                     seen["behind"])  # fmt: skip
+    assert "Head office sync failing (last success 2026-11-24 08:00): head office did not answer" in seen["failing"]
+
+
 def power_supply(folder: Path, capacity: str, status: str) -> Path:
     (folder / "AC").mkdir(parents=True)
     (folder / "AC" / "type").write_text("Mains\n")

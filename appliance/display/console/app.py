@@ -36,6 +36,7 @@ from appliance.display.receipt import e_receipt_link
 from appliance.display.report import shift_report
 from appliance.display.text import fit, pad
 from appliance.errors import ApplianceError, InputError
+from appliance.sync.outbox import SyncState
 from appliance.hal.events import Event, KeyPressed
 
 log = logging.getLogger(__name__)
@@ -396,7 +397,9 @@ class ConsoleApp(App[None]):
             settings = self.daemon.settings
             self.status = await asyncio.to_thread(
                 status_mod.gather, self.daemon.manager, self.reads, host_configured=bool(settings.payments.host),
-                exponent=settings.currency.exponent, power_supply=self.power_supply)
+                exponent=settings.currency.exponent, power_supply=self.power_supply,
+                sync_state=SyncState.beside(settings.database_path) if settings.sync.url else None,
+                outbox_alert=settings.sync.outbox_alert)
         self.draw_status()
 
     def draw_status(self) -> None:
@@ -420,7 +423,7 @@ class ConsoleApp(App[None]):
             (f"{l('printer')}: {printer}", s.printer in ("paper_out", "offline")),
             (f"{l('card_reader')}: {reader}", s.card_reader == "offline"),
             (f"{l('network')}: {host}", s.host == "offline"),
-            (f"{l('uploads')}: {s.uploads}", False),
+            (f"{l('uploads')}: {s.uploads}", bool(s.sync_alert or s.sync_error)),
             (f"{l('reversals')}: {s.reversals}", s.reversals > 0),
         ]
         if self.profile == "portable":  # the courier must see at a glance that sales are waiting to go out
@@ -435,4 +438,9 @@ class ConsoleApp(App[None]):
             text.append(part, style="bold red" if bad else "")
         if s.banner:
             text.append("\n " + s.banner, style="bold")
+        if s.sync_alert:  # selling goes on; the operator must know head office is far behind
+            text.append(f"\n {l('sync_behind').format(count=s.uploads, alert=s.sync_alert)}", style="bold red")
+        elif s.sync_error:
+            last = s.sync_last[:16].replace("T", " ") or l("never")
+            text.append(f"\n {l('sync_error').format(last=last)}: {s.sync_error[:120]}", style="bold")
         return text, alarm

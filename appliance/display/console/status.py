@@ -1,4 +1,4 @@
-"""What the console's status bar shows: printer and paper, card reader, host queue, uploads, battery.
+"""What the console's status bar shows: printer and paper, card reader, host queue, uploads to head office, battery.
 
 Everything here is cheap enough for a refresh every few seconds: device states the
 manager already keeps, one status query to the printer (off the loop, it is device
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from appliance.core import host_queue, offline
 from appliance.hal.manager import DeviceManager
+from appliance.sync.outbox import SyncState
 
 POWER_SUPPLY = Path("/sys/class/power_supply")
 
@@ -36,6 +37,9 @@ class Status:
     advices: int  # offline approvals waiting for the acquirer
     banner: str  # the offline exposure warning, empty when nothing is at risk
     battery: Battery | None
+    sync_last: str = ""  # when head office last confirmed events ("" never or sync off)
+    sync_error: str = ""  # the last sync error when it is newer than the last success
+    sync_alert: int = 0  # the outbox alert threshold when `uploads` has reached it, else 0
 
     @property
     def waiting(self) -> int:
@@ -84,11 +88,26 @@ def device_state(manager: DeviceManager, kind: str) -> str:
     return "ok" if state.online else "offline"
 
 
+def _sync(state: SyncState | None) -> tuple[str, str]:
+    """(last success time, last error when newer than it) from the sync state file."""
+    if state is None:
+        return "", ""
+    data = state.read()
+    success, error = data.get("last_success") or {}, data.get("last_error") or {}
+    newer = error and error.get("at", "") >= success.get("at", "")
+    return success.get("at", ""), str(error.get("message", "")) if newer else ""
+
+
 def gather(manager: DeviceManager, reads: sqlite3.Connection, *, host_configured: bool, exponent: int,
-           power_supply: Path = POWER_SUPPLY) -> Status:
-    """Everything the status bar shows, in one snapshot (call it off the loop: it asks the printer)."""
+           power_supply: Path = POWER_SUPPLY, sync_state: SyncState | None = None, outbox_alert: int = 0) -> Status:
+    """Everything the status bar shows, in one snapshot (call it off the loop: it asks the printer).
+
+    `sync_state` (None when no head office is configured) and `outbox_alert` give the
+    upload line: last success, a newer error, and the alert once the queue reaches it.
+    """
     waiting = host_queue.pending(reads)
     uploads = reads.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+    sync_last, sync_error = _sync(sync_state)
     if not host_configured:
         host = "no_host"
     else:
@@ -102,6 +121,9 @@ def gather(manager: DeviceManager, reads: sqlite3.Connection, *, host_configured
         advices=waiting["advice"],
         banner=offline.exposure(reads).banner(exponent),
         battery=battery(power_supply),
+        sync_last=sync_last,
+        sync_error=sync_error,
+        sync_alert=outbox_alert if sync_state is not None and outbox_alert and uploads >= outbox_alert else 0,
     )
 
 
