@@ -19,10 +19,11 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: run test setup system test-system native-asan fuzz bench clean
 
-# The till on simulated devices with the demo catalog (Ctrl-C stops it); `appliance demo`
+# The till on simulated devices with the demo catalog, and a head office of its own
+# (SQLite, var/hq.sqlite) it syncs with; quitting the till stops both. `appliance demo`
 # prints a scripted shop day instead.
 run: setup
-	$(BIN)/appliance run --demo
+	$(BIN)/python -m hq.local
 
 # APPLIANCE_REQUIRE_NATIVE: the suite fails if the C module did not build, instead of
 # quietly testing the Python twin twice.
