@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/daemon.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/sync_drain.py
 
 setup: $(STAMP)
 

@@ -121,3 +121,13 @@ def test_small_sync_benchmark_holds_every_sale_exactly_once(storage: list[str]) 
     lines = run.stdout.splitlines()
     for figure in SYNC_FIGURES:
         assert any(line.startswith(figure) for line in lines), f"no line for {figure!r} in:\n{run.stdout}"
+
+
+@pytest.mark.slow
+def test_small_drain_benchmark_delivers_the_queue_while_selling() -> None:
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "sync_drain.py"), "--queued", "3000", "--sales", "20"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    for figure in ("queued 3,000 sales", "drain:", "sale commit before the drain:", "sale commit during the drain:",
+                   "ratio during/before:"):  # fmt: skip
+        assert figure in run.stdout, f"no {figure!r} in:\n{run.stdout}"

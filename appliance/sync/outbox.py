@@ -43,12 +43,12 @@ def unsent(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
 
 def mark_sent(store: Store, seqs: Iterable[int], at: str) -> int:
     """Mark these seqs sent (only rows still unsent); returns how many rows changed."""
-    changed = 0
     with store.atomic() as conn:
-        for seq in seqs:
-            changed += conn.execute(
-                "UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL", (at, seq)
-            ).rowcount
+        # One statement for the whole batch: the till waits for this write lock.
+        changed = conn.execute(
+            "UPDATE outbox SET sent_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            (at, json.dumps(list(seqs))),
+        ).rowcount
         if changed:
             conn.execute(
                 "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ?",
