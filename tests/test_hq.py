@@ -301,3 +301,21 @@ def test_every_command_and_option_is_in_the_docs():
         for action in sub._actions:
             for option in action.option_strings:
                 assert option == "-h" or option == "--help" or f"`{option}" in doc, (name, option)
+
+
+def test_status_and_reports_read_from_the_read_database_when_one_is_given(pg_cluster):
+    from appliance.errors import NotFound
+    from hq.databases import open_storage
+
+    primary, replica = pg_cluster.new_database("hq_primary"), pg_cluster.new_database("hq_replica")
+    open_storage(replica).close()  # its tables, as a streaming replica of the primary would have them
+    storage = open_storage(primary, read_db=replica)
+    try:
+        storage.enroll(storage.new_enrollment_code("shop-1"), "till-9")  # written to the primary
+        with pytest.raises(NotFound):
+            storage.status("till-9")  # read from the (here empty) replica
+        direct = open_storage(primary)
+        assert direct.status("till-9") == (0, [])
+        direct.close()
+    finally:
+        storage.close()
