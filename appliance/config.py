@@ -517,6 +517,20 @@ class Console:
 
 
 @dataclass(frozen=True)
+class Update:
+    bootenv_dir: str = _key("", "Folder of the A/B boot state (the image's config partition, /boot/config); empty: "
+                            "this machine has no update slots (a development box).", _text(400))
+    firmware: str = _key("rpi", '"rpi": keep the Raspberry Pi firmware\'s autoboot.txt in step; "file": the state '
+                         "file alone.", _choice("rpi", "file"))
+    board: str = _key("rpi-arm64", "Board this terminal is: update bundles for another board are refused.",
+                      _choice("rpi-arm64", "amd64"))
+    trusted_keys: str = _key("/etc/appliance/trusted-keys", "Folder of the public keys (*.pub) update bundles "
+                             "must be signed with.", _text(400))
+    slots_dir: str = _key("/dev/disk/by-partlabel", "Where the slots' partitions are (bootA, rootA, bootB, rootB).",
+                          _text(400))
+
+
+@dataclass(frozen=True)
 class Settings:
     shop: Shop = field(default_factory=Shop)
     device: Device = field(default_factory=Device)
@@ -536,6 +550,7 @@ class Settings:
     console: Console = field(default_factory=Console)
     api: Api = field(default_factory=Api)
     sync: Sync = field(default_factory=Sync)
+    update: Update = field(default_factory=Update)
     devices: tuple[DeviceSpec, ...] = DEFAULT_DEVICES
     source: str = EMBEDDED
     base_dir: Path = field(default_factory=Path.cwd)

@@ -46,8 +46,12 @@ log = logging.getLogger(__name__)
 
 class Daemon:
     def __init__(self, settings: Settings, *, clock: Clock | None = None, notifier: Notifier | None = None,
-                 manager_factory: Callable[..., DeviceManager] = DeviceManager):
+                 manager_factory: Callable[..., DeviceManager] = DeviceManager,
+                 on_ready: Callable[[], object] | None = None):
+        """`on_ready` runs (on a thread) once the till is up and READY was sent: on a slot on trial it
+        commits the update; when it raises, the daemon stops with an error (the slot rolls back)."""
         self.settings = settings
+        self.on_ready = on_ready
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier()
         self.store = Store(settings.database_path, synchronous=settings.store.synchronous, checkpoint="idle")
@@ -100,6 +104,8 @@ class Daemon:
         if restored is not None:
             self._publish(Result(True, self.session.state, restored.message(), "attention"), output=True)
         self.notifier.ready(self._status())
+        if self.on_ready is not None:
+            await asyncio.to_thread(self.on_ready)
         api = await self._start_api()
         tasks = [asyncio.create_task(self._dispatch_events()), asyncio.create_task(self._watchdog()),
                  asyncio.create_task(self._drain_host_queue()), asyncio.create_task(self._sync_upstream())]

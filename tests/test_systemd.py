@@ -57,7 +57,7 @@ def test_the_unit_runs_a_notify_service_with_a_watchdog_and_journal_logs():
     found = directives(UNIT.read_text())
     assert found["Type"] == ["notify"] and found["Restart"] == ["on-failure"]
     assert int(found["WatchdogSec"][0]) > 0 and found["ExecStart"][0].endswith(" run")
-    assert found["ProtectSystem"] == ["strict"] and found["ReadWritePaths"] == ["/var/lib/appliance"]
+    assert found["ProtectSystem"] == ["strict"] and found["ReadWritePaths"] == ["/var/lib/appliance", "-/boot/config"]
     assert found["StandardOutput"] == ["journal"] and "LogsDirectory" not in found
     assert {"char-ttyUSB rw", "char-usb_device rw", "char-hidraw rw"} <= set(found["DeviceAllow"])
 

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Callable
 
+from appliance.cli import update_cmd
 from appliance.cli.common import open_store, settings_from
 from appliance.cli.demo import seed_demo
 from appliance.core.clock import SystemClock
@@ -35,12 +37,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         # journald takes stderr as the log: no files wearing the SD card.
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    gate = _update_gate(settings)  # before anything opens the store: a trial slot may not migrate it
     if args.demo:
         with open_store(settings) as store:
             seed_demo(Till(settings, store, SystemClock()), SystemClock().now())
-    daemon = Daemon(settings)
+    daemon = Daemon(settings, on_ready=gate)
     asyncio.run(_with_console(daemon, args.lang) if console else daemon.run())
     return 0
+
+
+def _update_gate(settings) -> Callable[[], object] | None:
+    """On a slot on trial: what commits it. Without pending schema migrations the daemon commits once
+    it is up (a failure rolls back); with them the self-check commits first, so the schema only ever
+    moves forward on a committed slot and a rollback never meets a schema it cannot read."""
+    env = update_cmd.boot_env(settings)
+    if env is None:
+        return None
+    from image.update import in_trial
+
+    if not in_trial(env):
+        return None
+    if update_cmd.pending_migration(settings):
+        update_cmd.trial_commit(settings)
+        return None
+    return lambda: update_cmd.trial_commit(settings)
 
 
 async def _with_console(daemon: Daemon, language: str | None) -> None:

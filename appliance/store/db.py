@@ -39,13 +39,17 @@ class Store:
     """One connection to the database. The daemon and CLI tools may both write: every write
     transaction takes the lock at its start and waits up to 5 s for it."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", checkpoint: str = "auto"):
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", checkpoint: str = "auto",
+                 migrate_schema: bool = True):
         """`checkpoint="idle"`: the owner (the daemon) calls `checkpoint()` between customers.
 
         SQLite's automatic WAL checkpoint runs inside whichever commit crosses 1,000 pages
         and copies them into the main file with an fsync: on a board that is a sale
         commit taking 100 ms. In "idle" mode only a safety limit of 10,000 pages triggers
         it inside a commit.
+
+        `migrate_schema=False` leaves the schema as it is (a slot on trial must not move it: a
+        rollback would meet a schema the old software cannot read).
         """
         self.path = Path(path) if str(path) != ":memory:" else None
         if self.path is not None:
@@ -71,6 +75,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database: {exc}", where=str(path)) from exc
         self.conn = conn
+        if not migrate_schema:
+            return
         try:
             migrate(self.conn)
         except sqlite3.DatabaseError as exc:
