@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.core import delivery_orders
@@ -82,6 +82,7 @@ def test_a_malformed_order_is_refused_naming_it_and_the_rest_applies(store, sett
     assert [o.order_no for o in delivery_orders.orders(store.conn)] == ["A77"]
 
 
+@settings(deadline=None, max_examples=40)  # each example migrates a fresh store: tens of milliseconds
 @given(st.lists(st.tuples(st.from_regex(r"[A-Z0-9]{1,8}", fullmatch=True), st.integers(1, 99)), min_size=1,
                 max_size=5), st.integers(0, 10**7))
 def test_any_well_formed_order_reads_back_as_sent(tmp_path_factory, items, total):
