@@ -12,8 +12,10 @@ DEBS       := python3-venv python3-dev gcc libpcsclite-dev libusb-1.0-0
 # virtual reader driver (card readers, emulated cards), a CJK font (receipt images),
 # systemd-analyze (the service unit is verified and its exposure rated), tmux (the console
 # in a real terminal), chromium (head office's receipt page drawn by a real browser),
-# postgresql-15 (head office tested on a real PostgreSQL; hq/pg_cluster.py starts it).
-TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd tmux chromium postgresql-15
+# postgresql-15 (head office tested on a real PostgreSQL; hq/pg_cluster.py starts it),
+# mtools, dosfstools, fdisk (flashing and provisioning disk images).
+TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd tmux chromium postgresql-15 \
+              mtools dosfstools fdisk
 NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
 FUZZ_SECONDS ?= 300
 

@@ -15,7 +15,7 @@ from typing import Sequence
 from appliance import __version__, native
 from appliance.cli import (
     acquirer, api_cmd, card_cmd, card_test_cmd, catalog_cmd, config_cmd, demo, doctor_cmd, member_cmd, operator_cmd,
-    report_cmd, run_cmd, sale_cmd, shift_cmd, stock_cmd, store_cmd, sync_cmd, tlv_cmd, update_cmd,
+    provision_cmd, report_cmd, run_cmd, sale_cmd, shift_cmd, stock_cmd, store_cmd, sync_cmd, tlv_cmd, update_cmd,
 )
 from appliance.errors import ApplianceError, ConfigError, InputError, StoreError
 
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--png-dir", type=Path, help="also save each receipt and the Z report as PNG images of the paper")
     demo_parser.set_defaults(func=demo.run)
     for module in (config_cmd, catalog_cmd, operator_cmd, sale_cmd, shift_cmd, store_cmd, tlv_cmd, doctor_cmd, acquirer,
-                   card_cmd, card_test_cmd, stock_cmd, member_cmd, report_cmd, run_cmd, api_cmd, sync_cmd, update_cmd):
+                   card_cmd, card_test_cmd, stock_cmd, member_cmd, report_cmd, run_cmd, api_cmd, sync_cmd, update_cmd,
+                   provision_cmd):
         module.register(commands)
     return parser
 
