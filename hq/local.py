@@ -62,6 +62,14 @@ def _enrolled(folder: Path, settings: config.Settings, url: str) -> None:
     print(f"terminal {device} enrolled with the local head office ({url}, store {STORE})")
 
 
+class _Stop(Exception):
+    """SIGTERM (a supervisor, a test) at any moment: stop the till cleanly, then head office."""
+
+
+def _raise_stop(*_: object) -> None:
+    raise _Stop
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hq.local", description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=Path("var"), help="data folder of both (default ./var)")
@@ -70,23 +78,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    hq, url = _serve(folder)
-    print(f"head office: {url} ({folder / 'hq.sqlite'}, log {folder / 'hq.log'})", flush=True)
+    signal.signal(signal.SIGTERM, _raise_stop)  # before anything starts: no child is ever left behind
+    hq = till = None
     try:
+        hq, url = _serve(folder)
+        print(f"head office: {url} ({folder / 'hq.sqlite'}, log {folder / 'hq.log'})", flush=True)
         config_path = _config(folder, url, args.api_port)
         _enrolled(folder, config.load(config_path), url)
         run_args = [a for a in args.run_args if a != "--"]
         till = subprocess.Popen([sys.executable, "-m", "appliance", "--config", str(config_path), "run", "--demo",
                                  *run_args])  # fmt: skip
-        # SIGTERM to this process (a supervisor, a test) stops the till cleanly, then head office.
-        signal.signal(signal.SIGTERM, lambda *_: till.terminate())
-        try:
-            return till.wait()
-        except KeyboardInterrupt:  # Ctrl-C reached the till too; let it finish its sale's transaction
-            return till.wait()
+        return till.wait()
+    except (_Stop, KeyboardInterrupt):  # Ctrl-C reaches the till too; SIGTERM is passed on
+        if till is None:
+            return 0
+        till.terminate()
+        return till.wait()
     finally:
-        hq.terminate()
-        hq.wait(timeout=30)
+        if hq is not None:
+            hq.terminate()
+            hq.wait(timeout=30)
 
 
 if __name__ == "__main__":
