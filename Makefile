@@ -16,10 +16,17 @@ DEBS       := python3-venv python3-dev gcc libpcsclite-dev libusb-1.0-0
 # mtools, dosfstools, fdisk (flashing and provisioning disk images).
 TEST_DEBS  := clang libclang-rt-14-dev pcscd vsmartcard-vpcd fonts-wqy-microhei systemd tmux chromium postgresql-15 \
               mtools dosfstools fdisk
+# ... and those the device image build needs (`make image`, and the suite's image test):
+# mmdebstrap, the filesystem and partition tools, xz, and kmod (depmod indexes the Pi kernel's
+# compressed modules); qemu and binfmt support build the arm64 image on another machine.
+IMAGE_DEBS := mmdebstrap e2fsprogs dosfstools mtools fdisk xz-utils kmod
+IMAGE_FOREIGN_DEBS := qemu-user-static binfmt-support
+BOARD      ?= amd64
+THROWAWAY_KEY := build/throwaway-signing-key.pem
 NATIVE_SRC := $(wildcard native/*.c native/*.h) native/build.py setup.py
 FUZZ_SECONDS ?= 300
 
-.PHONY: run test setup system test-system native-asan fuzz bench clean
+.PHONY: run test setup system test-system image image-system native-asan fuzz bench clean
 
 # The till on simulated devices with the demo catalog, and a head office of its own
 # (SQLite, var/hq.sqlite) it syncs with; quitting the till stops both. `appliance demo`
@@ -74,7 +81,31 @@ system:
 
 test-system:
 	@missing=""; \
-	for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	for p in $(TEST_DEBS) $(IMAGE_DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	$(call install,$$missing)
+
+# The device image of BOARD (amd64, or rpi-arm64) in build/image/BOARD/ and its update bundle
+# in build/bundle/BOARD/ (docs/image.md). IMAGE_KEY names the Ed25519 signing key (PEM), kept
+# outside the repository; without it a throwaway key under build/ signs, and says so.
+image: setup image-system
+	@key="$(IMAGE_KEY)"; \
+	if [ -z "$$key" ]; then \
+		key=$(THROWAWAY_KEY); \
+		[ -f $$key ] || $(BIN)/python -c 'from pathlib import Path; from image.manifest import new_key; \
+			key = Path("$(THROWAWAY_KEY)"); key.parent.mkdir(exist_ok=True); new_key(key, key.with_suffix(".pub"))'; \
+		echo "*****************************************************************************************"; \
+		echo "* IMAGE_KEY is not set: this image is signed with a THROWAWAY key, $$key."; \
+		echo "* Terminals flashed with it accept only updates signed with that key. Do not ship it:"; \
+		echo "*     make image IMAGE_KEY=/path/outside/the/repository/signing-key.pem"; \
+		echo "*****************************************************************************************"; \
+	fi; \
+	$(BIN)/python -m image.build --board $(BOARD) --key "$$key" --out build/image; \
+	status=$$?; [ -n "$(IMAGE_KEY)" ] || echo "image: signed with the THROWAWAY key $$key (IMAGE_KEY was not set)"; exit $$status
+
+image-system:
+	@missing=""; \
+	for p in $(IMAGE_DEBS) $(if $(filter rpi-arm64,$(BOARD)),$(IMAGE_FOREIGN_DEBS)); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	$(call install,$$missing)
 
 define install
