@@ -277,3 +277,32 @@ def test_the_layout_is_the_shared_one_and_the_table_script_is_fixed():
     assert all(a.start + a.size == b.start for a, b in zip(layout.LAYOUT, layout.LAYOUT[1:]))
     assert layout.sfdisk_script() == layout.sfdisk_script() and "label-id: " in layout.sfdisk_script()
     assert layout.stable_uuid("partition:rootA") == layout.part("rootA").guid
+
+
+def test_appliance_flash_writes_the_built_image_to_a_file_and_verifies_the_read_back(image, tmp_path):
+    target = tmp_path / "card.img"
+    result = subprocess.run([sys.executable, "-m", "image.flash", str(image.folder), str(target), "--trusted-key",
+                             str(image.public_key), "--board", "amd64", "--yes"], cwd=PROJECT, capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    raw = image.manifest["extra"]["raw"]
+    assert target.stat().st_size >= raw["size"]
+    digest = hashlib.sha256()
+    with target.open("rb") as written:
+        for chunk in iter(lambda: written.read(MiB), b""):
+            digest.update(chunk)
+    assert digest.hexdigest() == raw["sha256"]
+
+
+def test_the_built_update_bundle_installs_into_a_simulated_slot_and_boots_on_trial(image, tmp_path):
+    from image.bootenv import FileBootEnv
+    from image.update import SlotTargets, install
+
+    env, targets = FileBootEnv(tmp_path / "config"), SlotTargets(tmp_path / "parts")
+    env.folder.mkdir()
+    targets.folder.mkdir()
+    env.boot()
+    slot, bundle = install(image.bundle, env, targets, manifest.trusted_keys([image.public_key]), board="amd64")
+    assert slot == "B" and bundle.version == __version__
+    assert (targets.folder / "rootB").read_bytes() == (image.bundle / "root.ext4").read_bytes()
+    assert env.boot() == "B"
