@@ -14,11 +14,14 @@ import lzma
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatch
 from pathlib import Path
 
 from image.host import BuildError, run
 from image.rootfs import RECIPE, Board
 
+# Where Debian's kernel and firmware packages keep what their hooks copy to /boot/firmware.
+BOOT_SOURCES = ("boot/vmlinuz-*", "boot/initrd.img-*", "usr/lib/raspi-firmware", "usr/lib/linux-image-*")
 # The kernel's own settings for xz-compressed modules (scripts/Makefile.modinst:
 # `xz --check=crc32 --lzma2=dict=1MiB`), so any module loader that reads .ko.xz reads these.
 MODULE_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 20}]
@@ -37,17 +40,24 @@ def take_boot_files(root: Path, board: Board, boot: Path) -> None:
         return
     firmware = root / board.firmware_dir
     for item in sorted(firmware.iterdir()):
-        # Kernel and initrd without their version, so our config.txt names them once and for all.
-        name = item.name.split("-", 1)[0] if item.name.startswith(("vmlinuz-", "initrd.img-")) else item.name
-        shutil.move(item, boot / name)
+        if any(fnmatch(item.name, pattern) for pattern in board.boot_files):
+            # Kernel and initrd without their version, so our config.txt names them once and for all.
+            name = item.name.split("-", 1)[0] if item.name.startswith(("vmlinuz-", "initrd.img-")) else item.name
+            shutil.move(item, boot / name)
+        else:
+            item.unlink()
     for name in ("config.txt", "cmdline.txt"):  # ours replace the ones raspi-firmware's hook wrote
         shutil.copyfile(RECIPE / board.name / name, boot / name)
     if not (boot / "vmlinuz").exists() or not (boot / "initrd.img").exists():
         raise BuildError("the kernel or its initrd did not reach /boot/firmware: check raspi-firmware's kernel hook "
                          "in the mmdebstrap output", where="boot partition")  # fmt: skip
-    # The root keeps no second copy of what boots: nothing on a read-only root reruns the kernel hooks.
-    for copy in (*(root / "boot").glob("vmlinuz-*"), *(root / "boot").glob("initrd.img-*")):
-        copy.unlink()
+    # The root keeps no second copy of what boots (150 MB): nothing on a read-only root reruns the kernel hooks.
+    for pattern in BOOT_SOURCES:
+        for copy in root.glob(pattern):
+            if copy.is_dir():
+                shutil.rmtree(copy)
+            else:
+                copy.unlink()
 
 
 def _compress(module: Path) -> None:

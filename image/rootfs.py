@@ -22,7 +22,6 @@ RECIPE = Path(__file__).resolve().parent / "recipe"
 SUITE = "bookworm"
 PYTHON = (3, 11)  # Debian 12's python3: the wheels must be built for it
 VENV = "/opt/appliance"
-CONFIG = "/etc/appliance/shop.toml"  # what appliance.service runs with (ExecStart --config)
 TRUSTED_KEYS = "/etc/appliance/trusted-keys"
 RELEASE = "/etc/appliance/release"
 # Everything the till runs on, on every board: init, the Python the appliance runs on,
@@ -48,15 +47,19 @@ class Board:
     packages: tuple[str, ...]
     extras: tuple[str, ...]  # pip extras of the appliance package (pyproject [project.optional-dependencies])
     firmware_dir: str | None  # where the kernel packages leave what the boot partition holds
+    boot_files: tuple[str, ...]  # which of those the board boots from (glob patterns); the rest is left out
 
 
 BOARDS = {
     # Built and checked on any machine (chroot); no kernel or bootloader: it is not meant to boot.
-    "amd64": Board("amd64", "amd64", ("main",), (), (), None),
-    # Raspberry Pi 4 / CM4: Debian's kernel and the Pi firmware (non-free-firmware), which
-    # raspi-firmware's kernel hook copies to /boot/firmware, the boot partition's content.
+    "amd64": Board("amd64", "amd64", ("main",), (), (), None, ()),
+    # Raspberry Pi 4 / 400 / CM4: Debian's kernel and the Pi firmware (non-free-firmware), which
+    # raspi-firmware's kernel hook copies to /boot/firmware. The boot partition keeps what the
+    # BCM2711 boards boot from: the firmware and its memory table, their device trees, kernel,
+    # initrd; not the camera/debug firmware flavours nor the files of older Pis.
     "rpi-arm64": Board("rpi-arm64", "arm64", ("main", "non-free-firmware"),
-                       ("linux-image-arm64", "raspi-firmware", "initramfs-tools"), ("board",), "boot/firmware"),
+                       ("linux-image-arm64", "raspi-firmware", "initramfs-tools"), ("board",), "boot/firmware",
+                       ("start4.elf", "fixup4.dat", "bcm2711-*.dtb", "vmlinuz-*-arm64", "initrd.img-*-arm64")),
 }  # fmt: skip
 
 
@@ -68,7 +71,7 @@ def sources(board: Board, mirror: str, security_mirror: str) -> list[str]:
 
 
 def cache_hooks(cache: Path) -> list[str]:
-    """mmdebstrap options that keep downloaded packages in `cache` between builds (a warm build downloads nothing)."""
+    """mmdebstrap options that keep downloaded packages in `cache` between builds (fetched once, not per build)."""
     cache.mkdir(parents=True, exist_ok=True)
     q = shlex.quote(str(cache))
     return ["--skip=download/empty", "--skip=essential/unlink",
