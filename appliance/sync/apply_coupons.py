@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from appliance.config import Settings
 from appliance.store.db import Store
-from appliance.sync.feeds import Item
+from appliance.sync.feeds import Item, page_event
 
 
 def apply(store: Store, settings: Settings, items: list[Item], at: str) -> list[str]:
-    refused: list[str] = []
-    with store.event("feed.applied", ref="coupons", at=at) as event:
-        conn = event.conn
+    with page_event(store, "coupons", items, at) as (conn, refused):
         for item in items:
             body = item.body
             if body is None:
@@ -40,6 +38,4 @@ def apply(store: Store, settings: Settings, items: list[Item], at: str) -> list[
                  body.get("expires_on"), str(body.get("issued_at") or at), body.get("redeemed_ref"),
                  body.get("redeemed_at")),
             )  # fmt: skip
-        event.payload = {"feed": "coupons", "versions": [items[0].version, items[-1].version], "items": len(items),
-                         "problems": refused[:20]}  # fmt: skip
     return refused

@@ -24,7 +24,7 @@ from appliance.core.clock import business_day, parse_iso
 from appliance.errors import DomainError, InputError
 from appliance.store.db import Store
 from appliance.store.member_ledger import ELSEWHERE
-from appliance.sync.feeds import Item
+from appliance.sync.feeds import Item, page_event
 
 PROFILE = ("phone", "name", "birthday", "tags", "consent_at", "card_code")
 
@@ -90,9 +90,7 @@ def _balances(conn, settings: Settings, member_id: str, body: dict[str, Any], at
 
 
 def apply(store: Store, settings: Settings, items: list[Item], at: str) -> list[str]:
-    refused: list[str] = []
-    with store.event("feed.applied", ref="members", at=at) as event:
-        conn = event.conn
+    with page_event(store, "members", items, at) as (conn, refused):
         for item in items:
             if item.body is None:
                 continue
@@ -107,6 +105,4 @@ def apply(store: Store, settings: Settings, items: list[Item], at: str) -> list[
                 note = str(exc)
             if note:
                 refused.append(f"member {item.key}: {note}")
-        event.payload = {"feed": "members", "versions": [items[0].version, items[-1].version], "items": len(items),
-                         "problems": refused[:20]}  # fmt: skip
     return refused

@@ -14,13 +14,11 @@ from appliance.config import Settings
 from appliance.core.delivery_orders import parse_order
 from appliance.errors import InputError
 from appliance.store.db import Store
-from appliance.sync.feeds import Item
+from appliance.sync.feeds import Item, page_event
 
 
 def apply(store: Store, settings: Settings, items: list[Item], at: str) -> list[str]:
-    refused: list[str] = []
-    with store.event("feed.applied", ref="delivery_orders", at=at) as event:
-        conn = event.conn
+    with page_event(store, "delivery_orders", items, at) as (conn, refused):
         for item in items:
             if item.body is None:
                 conn.execute("DELETE FROM delivery_orders WHERE order_no = ? AND paid = 0", (item.key,))
@@ -39,6 +37,4 @@ def apply(store: Store, settings: Settings, items: list[Item], at: str) -> list[
                 (order.order_no, json.dumps([{"sku": i.sku, "qty": i.quantity} for i in order.items]), order.total,
                  int(order.paid), order.receipt_no, item.version),
             )  # fmt: skip
-        event.payload = {"feed": "delivery_orders", "versions": [items[0].version, items[-1].version],
-                         "items": len(items), "problems": refused[:20]}  # fmt: skip
     return refused

@@ -9,8 +9,10 @@ in docs/sync.md. Members come before coupons: a coupon names its member.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from appliance.config import Settings
 from appliance.store.db import Store
@@ -38,6 +40,16 @@ class Pulled:
 
 
 Applier = Callable[[Store, Settings, list[Item], str], list[str]]
+
+
+@contextmanager
+def page_event(store: Store, feed: str, items: list[Item], at: str) -> Iterator[tuple[sqlite3.Connection, list[str]]]:
+    """One `feed.applied` event for a page: the applier's rows, and the list it fills with refusals."""
+    refused: list[str] = []
+    with store.event("feed.applied", ref=feed, at=at) as event:
+        yield event.conn, refused
+        event.payload = {"feed": feed, "versions": [items[0].version, items[-1].version], "items": len(items),
+                         "problems": refused[:20]}  # fmt: skip
 
 
 def _appliers() -> dict[str, Applier]:
