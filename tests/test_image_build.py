@@ -306,3 +306,16 @@ def test_the_built_update_bundle_installs_into_a_simulated_slot_and_boots_on_tri
     assert slot == "B" and bundle.version == __version__
     assert (targets.folder / "rootB").read_bytes() == (image.bundle / "root.ext4").read_bytes()
     assert env.boot() == "B"
+
+
+def test_a_signing_key_git_would_commit_is_refused_before_any_work(tmp_path):
+    from appliance.errors import ConfigError
+    from image.build import check_key_location, source_date_epoch
+
+    with pytest.raises(ConfigError, match="git would commit it"):
+        check_key_location(PROJECT / "image" / "signing-key.pem")
+    check_key_location(PROJECT / "build" / "throwaway-signing-key.pem")  # ignored by git: make image's throwaway key
+    check_key_location(tmp_path / "key.pem")  # outside the repository
+    with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+        source_date_epoch({"SOURCE_DATE_EPOCH": "yesterday"})
+    assert source_date_epoch({"SOURCE_DATE_EPOCH": str(EPOCH)}) == EPOCH
