@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from appliance import config  # noqa: E402
+from appliance.cli.demo import seed_demo  # noqa: E402
 from appliance.core.clock import SystemClock  # noqa: E402
 from appliance.core.till import Till  # noqa: E402
 from appliance.store.db import Store  # noqa: E402
 from appliance.sync.client import enroll  # noqa: E402
 from appliance.sync.upstream import Uploader  # noqa: E402
 from hq.storage_sqlite import SqliteStorage  # noqa: E402
-from tests.conftest import CASHIER, seed  # noqa: E402
 
 SCAN = ("6900000000014", "6900000000038")  # demo catalog: cola, water
 
@@ -85,8 +85,8 @@ def main() -> int:
         enroll(url, SqliteStorage(folder / "hq.sqlite").new_enrollment_code("bench"), "T01", folder / "device.secret")
         store = Store(settings.database_path)
         till = Till(settings, store, SystemClock())
-        seed(till)
-        till.shifts.open(till.sign_in(*CASHIER), 10000, at=till.clock.now())
+        seed_demo(till, till.clock.now())
+        till.shifts.open(till.sign_in("1001", "1234"), 10000, at=till.clock.now())
         began = time.perf_counter()
         queue(store, args.queued)
         print(f"queued {args.queued:,} sales in {time.perf_counter() - began:.1f} s (not timed: days of selling)")

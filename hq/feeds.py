@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, Callable
 
 from appliance.core.catalog_csv import COLUMNS, REQUIRED, csv_rows
 from appliance.errors import InputError
@@ -111,39 +111,41 @@ def order_items(text: str) -> list[tuple[str, str | None]]:
 
 def publish_coupons(storage: SqlStorage, items: list[tuple[str, str | None]]) -> int:
     """Coupons from head office join those terminals issued, so a redemption reported later still applies."""
-    with storage._transaction() as conn:
-        storage._insert_many(conn, "INSERT INTO coupons (code, body) VALUES (?, ?) ON CONFLICT (code) DO UPDATE"
-                                   " SET body = excluded.body", items)  # fmt: skip
-        storage._insert_many(conn, "INSERT INTO feed_dirty (feed, key) VALUES ('coupons', ?)"
-                                   " ON CONFLICT (feed, key) DO NOTHING", [(code,) for code, _ in items])  # fmt: skip
+    storage.add_coupons(items)
     return refresh(storage)
 
 
 # -- what ingest derived, versioned ----------------------------------------------------
 
 
-def _member(storage: SqlStorage, conn: Any, key: str) -> tuple[str, str, str | None]:
-    row = storage._one(conn, "SELECT profile FROM members WHERE id = ?", (key,))
+Read = Callable[..., list[Any]]  # read(sql, params): rows in the rebuild's transaction
+
+
+def _first(rows: list[Any]) -> Any:
+    return rows[0] if rows else None
+
+
+def _member(read: Read, key: str) -> tuple[str, str, str | None]:
+    row = _first(read("SELECT profile FROM members WHERE id = ?", (key,)))
     body = json.loads(row[0]) if row else {"id": key}
-    ledger = storage._all(conn, "SELECT device, points, stored_value FROM member_ledger WHERE member_id = ?"
-                                " ORDER BY device", (key,))  # fmt: skip
+    ledger = read("SELECT device, points, stored_value FROM member_ledger WHERE member_id = ? ORDER BY device", (key,))
     body["points_by_device"] = {device: points for device, points, _ in ledger}
     body["stored_value_by_device"] = {device: value for device, _, value in ledger}
     return "", key, _text(body)
 
 
-def _coupon(storage: SqlStorage, conn: Any, key: str) -> tuple[str, str, str | None]:
-    row = storage._one(conn, "SELECT body, redeemed_ref, redeemed_at FROM coupons WHERE code = ?", (key,))
+def _coupon(read: Read, key: str) -> tuple[str, str, str | None]:
+    row = _first(read("SELECT body, redeemed_ref, redeemed_at FROM coupons WHERE code = ?", (key,)))
     if row is None:  # redeemed on a terminal before head office heard of it: nothing to send yet
         return "", key, None
     return "", key, _text({**json.loads(row[0]), "redeemed_ref": row[1], "redeemed_at": row[2]})
 
 
-def _order(storage: SqlStorage, conn: Any, key: str) -> tuple[str, str, str | None]:
+def _order(read: Read, key: str) -> tuple[str, str, str | None]:
     store, order_no = key.split("/", 1)
-    row = storage._one(conn, "SELECT body FROM feed_items WHERE feed = 'delivery_orders' AND store = ? AND key = ?",
-                       (store, order_no))  # fmt: skip
-    paid = storage._one(conn, "SELECT receipt_no FROM delivery_paid WHERE store = ? AND order_no = ?", (store, order_no))
+    row = _first(read("SELECT body FROM feed_items WHERE feed = 'delivery_orders' AND store = ? AND key = ?",
+                      (store, order_no)))  # fmt: skip
+    paid = _first(read("SELECT receipt_no FROM delivery_paid WHERE store = ? AND order_no = ?", (store, order_no)))
     body = json.loads(row[0]) if row and row[0] else None
     if body is None or paid is None:
         return store, order_no, row[0] if row else None
@@ -156,7 +158,9 @@ BUILDERS = {"members": _member, "coupons": _coupon, "delivery_orders": _order}
 def refresh(storage: SqlStorage) -> int:
     """Version every item ingest marked dirty; how many were republished."""
     done = 0
-    for feed, build in BUILDERS.items():
-        while count := storage.rebuild(feed, build):
+    # A read first: the server calls this every few seconds, mostly with nothing marked, and
+    # an idle head office should not take the write lock for that.
+    for feed in sorted(set(storage.dirty_feeds()) & set(BUILDERS)):
+        while count := storage.rebuild(feed, BUILDERS[feed]):
             done += count
     return done

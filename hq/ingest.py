@@ -180,22 +180,22 @@ def parse(data: bytes, device: str) -> list[Event]:
     return events
 
 
-def _problems(events: list[Event], new: set[int], before: dict[int, tuple[str, str]]) -> tuple[list[Problem], list[int]]:
-    """The chain problems this batch reveals, and the seqs resent with other content (conflicts).
+def _problems(events: list[Event], new: set[int], conflicts: set[int],
+              before: dict[int, tuple[str, str]]) -> list[Problem]:  # fmt: skip
+    """The chain problems this batch reveals, in seq order.
 
     `before` holds (prev_hash, hash) of the seqs around the batch as stored before it.
-    A new event is checked against seq-1 (held before or new in this batch) and, when
-    it fills a gap, seq+1 held before is checked against it.
+    A resent event with other content than the copy held is a conflict (the terminal's
+    journal was rewritten or restored from an old backup; the held copy is kept). A new
+    event is checked against seq-1 (held before or new in this batch) and, when it fills
+    a gap, seq+1 held before is checked against it.
     """
     hashes = {seq: pair[1] for seq, pair in before.items()}
     hashes.update((e.seq, e.hash) for e in events if e.seq in new)
-    problems, conflicts = [], []
+    problems = []
     for event in events:
         if event.seq not in new:
-            # Resent: it must be the copy held. Another one means the terminal's journal was
-            # rewritten or restored from an old backup; the held copy is kept, never replaced.
-            if before[event.seq][1] != event.hash:
-                conflicts.append(event.seq)
+            if event.seq in conflicts:
                 problems.append(Problem(event.seq, CONFLICT))
             continue
         if event.seq > 1:
@@ -207,7 +207,7 @@ def _problems(events: list[Event], new: set[int], before: dict[int, tuple[str, s
         after = before.get(event.seq + 1)
         if after is not None and after[0] != event.hash:
             problems.append(Problem(event.seq + 1, BROKEN))
-    return problems, conflicts
+    return problems
 
 
 def store(storage: SqlStorage, device: str, events: list[Event]) -> Outcome:
@@ -225,7 +225,9 @@ def store(storage: SqlStorage, device: str, events: list[Event]) -> Outcome:
                 projection_feeds.add(rows, event.kind, event.at, event.document)
             elif before[event.seq][1] == event.hash:
                 outcome.duplicates.append(event.seq)
-        outcome.problems, outcome.conflicts = _problems(events, new, before)
+            else:
+                outcome.conflicts.append(event.seq)
+        outcome.problems = _problems(events, new, set(outcome.conflicts), before)
         batch.project(rows)
         batch.flag(outcome.problems)
         outcome.last_seq = batch.advance() if new else batch.last_seq

@@ -39,13 +39,13 @@ class Projection:
     orders_paid: list[tuple[str, str]] = field(default_factory=list)  # order no, receipt no
 
 
-def _int(value: Any) -> int:
+def as_int(value: Any) -> int:
     # A malformed field in an otherwise hash-valid event must not stop ingest: the event is
     # held as sent, only its contribution to the reports is zero.
     return value if type(value) is int else 0
 
 
-def _str(value: Any) -> str:
+def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -59,22 +59,22 @@ def add(projection: Projection, seq: int, kind: str, payload: dict[str, Any]) ->
     if kind in SALE_SIGN:
         sign = SALE_SIGN[kind]
         lines = _lines(payload)
-        projection.sales.append((seq, _str(payload.get("id")), _str(payload.get("receipt_no")), kind,
-                                 _str(payload.get("business_day")), _str(payload.get("completed_at")),
-                                 sign * _int(payload.get("total")), sign * _int(payload.get("tax")), len(lines)))
+        projection.sales.append((seq, as_str(payload.get("id")), as_str(payload.get("receipt_no")), kind,
+                                 as_str(payload.get("business_day")), as_str(payload.get("completed_at")),
+                                 sign * as_int(payload.get("total")), sign * as_int(payload.get("tax")), len(lines)))
         # Events older than the "restocked" field always put refunded goods back.
         moves_stock = sign > 0 or payload.get("restocked", True) is not False
         for line in lines:
-            quantity = sign * _int(line.get("quantity"))
-            projection.lines.append((seq, _int(line.get("line_no")), _str(line.get("sku")), _str(line.get("name")),
-                                     quantity, sign * _int(line.get("amount")), sign * _int(line.get("cost"))))
+            quantity = sign * as_int(line.get("quantity"))
+            projection.lines.append((seq, as_int(line.get("line_no")), as_str(line.get("sku")), as_str(line.get("name")),
+                                     quantity, sign * as_int(line.get("amount")), sign * as_int(line.get("cost"))))
             if moves_stock:
-                projection.stock.append((seq, _str(line.get("sku")), -quantity))
+                projection.stock.append((seq, as_str(line.get("sku")), -quantity))
     elif kind in RECEIVED:
-        projection.stock += [(seq, _str(line.get("sku")), _int(line.get("quantity"))) for line in _lines(payload)]
+        projection.stock += [(seq, as_str(line.get("sku")), as_int(line.get("quantity"))) for line in _lines(payload)]
     elif kind in SINGLE_MOVE:
-        projection.stock.append((seq, _str(payload.get("sku")), _int(payload.get("quantity"))))
+        projection.stock.append((seq, as_str(payload.get("sku")), as_int(payload.get("quantity"))))
     elif kind == REWARD:
-        projection.stock.append((seq, _str(payload.get("sku")), -1000))
+        projection.stock.append((seq, as_str(payload.get("sku")), -1000))
     elif kind == COUNTED:
-        projection.stock += [(seq, _str(line.get("sku")), _int(line.get("variance"))) for line in _lines(payload)]
+        projection.stock += [(seq, as_str(line.get("sku")), as_int(line.get("variance"))) for line in _lines(payload)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hq.projection import Projection, _int, _str
+from hq.projection import Projection, as_int, as_str
 
 PROFILE_FIELDS = ("phone", "name", "birthday", "tags", "consent_at", "card_code")
 COUPON_FIELDS = ("amount", "percent", "min_spend", "expires_on", "campaign")
@@ -24,13 +24,13 @@ def add(rows: Projection, kind: str, at: str, payload: dict[str, Any]) -> None:
         for index, name in enumerate(("points", "stored_value")):
             changes = ledger.get(name)
             for member, delta in (changes.items() if isinstance(changes, dict) else ()):
-                rows.ledger.setdefault(member, [0, 0])[index] += _int(delta)
+                rows.ledger.setdefault(member, [0, 0])[index] += as_int(delta)
     if kind in ("member.added", "member.edited", "member.card"):
-        member = _str(payload.get("id"))
+        member = as_str(payload.get("id"))
         if member:
             rows.profiles.append((member, {k: payload[k] for k in PROFILE_FIELDS if k in payload}))
     elif kind == "member.erased":
-        member = _str(payload.get("id"))
+        member = as_str(payload.get("id"))
         if member:
             # Erasure reaches every shop: the profile is blanked, only the id and the fact remain.
             rows.profiles.append((member, {**{k: None for k in PROFILE_FIELDS}, "erased_at": at}))
@@ -41,7 +41,7 @@ def add(rows: Projection, kind: str, at: str, payload: dict[str, Any]) -> None:
             rows.coupons.append((code, {"code": code, "member_id": member, "issued_at": at, **common}))
     elif kind in ("sale.completed", "sale.voided"):
         # A post-void gives the coupon back (an empty sale id says so).
-        if _str(payload.get("coupon")):
-            rows.redeemed.append((payload["coupon"], _str(payload.get("id")) if kind == "sale.completed" else "", at))
-    elif kind == "delivery.paid" and _str(payload.get("order_no")):
-        rows.orders_paid.append((payload["order_no"], _str(payload.get("receipt_no"))))
+        if as_str(payload.get("coupon")):
+            rows.redeemed.append((payload["coupon"], as_str(payload.get("id")) if kind == "sale.completed" else "", at))
+    elif kind == "delivery.paid" and as_str(payload.get("order_no")):
+        rows.orders_paid.append((payload["order_no"], as_str(payload.get("receipt_no"))))

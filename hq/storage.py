@@ -248,8 +248,14 @@ class SqlStorage:
             row = self._one(conn, "SELECT store FROM devices WHERE id = ?", (device,))
         return row[0] if row else ""
 
+    def dirty_feeds(self) -> list[str]:
+        """The feeds with items ingest marked to rebuild (from the primary: a replica may lag)."""
+        with self._connect() as conn:
+            return [feed for (feed,) in self._all(conn, "SELECT DISTINCT feed FROM feed_dirty")]
+
     def rebuild(self, feed: str, build: Any, limit: int = 1000) -> int:
-        """Republish up to `limit` keys ingest marked dirty in `feed`, each body made by `build(conn, key)`.
+        """Republish up to `limit` keys ingest marked dirty in `feed`, each body made by `build(read, key)`
+        (`read(sql, params)` gives the rows of a query in this transaction).
 
         `build` returns (store, item key, body text or None to send nothing); the marks are
         removed in the same transaction.
@@ -258,14 +264,25 @@ class SqlStorage:
             keys = [key for (key,) in self._all(conn, "SELECT key FROM feed_dirty WHERE feed = ? ORDER BY key LIMIT ?",
                                                 (feed, limit))]  # fmt: skip
             by_store: dict[str, list[tuple[str, str | None]]] = {}
+            def read(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+                return self._all(conn, sql, params)
+
             for key in keys:
-                store, item_key, body = build(self, conn, key)
+                store, item_key, body = build(read, key)
                 if body is not None:  # nothing to send yet (a redemption of a coupon not heard of)
                     by_store.setdefault(store, []).append((item_key, body))
             for store, items in by_store.items():
                 self._publish(conn, feed, store, items)
             self._insert_many(conn, "DELETE FROM feed_dirty WHERE feed = ? AND key = ?", [(feed, k) for k in keys])
         return len(keys)
+
+    def add_coupons(self, items: Sequence[tuple[str, str]]) -> None:
+        """Coupons head office issues (code, body), marked for the coupons feed to (re)publish."""
+        with self._transaction() as conn:
+            self._insert_many(conn, "INSERT INTO coupons (code, body) VALUES (?, ?) ON CONFLICT (code) DO UPDATE"
+                                    " SET body = excluded.body", items)  # fmt: skip
+            self._insert_many(conn, "INSERT INTO feed_dirty (feed, key) VALUES ('coupons', ?)"
+                                    " ON CONFLICT (feed, key) DO NOTHING", [(code,) for code, _ in items])  # fmt: skip
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Rows of a read-only query in the shared dialect (the reports in hq/reports.py)."""

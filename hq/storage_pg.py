@@ -28,8 +28,7 @@ class PgStorage(SqlStorage):
     """A pool of connections to one database (`postgresql://...` URL or libpq key=value string)."""
 
     def __init__(self, dsn: str, *, pool_size: int = 8, read_dsn: str | None = None):
-        try:
-            import psycopg  # noqa: F401  (the optional extra: a clear message when it is missing)
+        try:  # the optional extra: a clear message when it is missing
             from psycopg_pool import ConnectionPool
         except ImportError:
             raise ConfigError("PostgreSQL storage needs the postgres extra: pip install '.[postgres]'",

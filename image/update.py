@@ -66,7 +66,8 @@ def install(bundle: Path, env: FileBootEnv, targets: SlotTargets, keys: list[Ed2
         raise UpdateRefused(f"this terminal runs slot {running}, not its committed slot {state.default}: "
                             "commit or reboot first")  # fmt: skip
     slot = state.other(running)
-    env.write(replace(state, slots={**state.slots, slot: "writing"}))  # from here the slot cannot be chosen
+    state = replace(state, slots={**state.slots, slot: "writing"})
+    env.write(state)  # from here the slot cannot be chosen
     for name in PAYLOADS:
         payload = manifest.payload(name)
         # No truncation: the target is a partition (a file only in tests), written from its start.
@@ -75,7 +76,6 @@ def install(bundle: Path, env: FileBootEnv, targets: SlotTargets, keys: list[Ed2
             copy_verified(source, target, payload, progress=(lambda n, name=name: progress(name, n)) if progress else None)
             target.flush()
             os.fsync(target.fileno())
-    state = env.read()
     env.write(replace(state, trial=slot, tries_left=TRIES, slots={**state.slots, slot: "written"},
                       versions={**state.versions, slot: manifest.version}))  # fmt: skip
     return slot, manifest
