@@ -46,7 +46,7 @@ def take_boot_files(root: Path, board: Board, boot: Path) -> None:
             shutil.move(item, boot / name)
         else:
             item.unlink()
-    for name in ("config.txt", "cmdline.txt"):  # ours replace the ones raspi-firmware's hook wrote
+    for name in ("config.txt", *([board.cmdline] if board.cmdline else [])):  # ours replace raspi-firmware's
         shutil.copyfile(RECIPE / board.name / name, boot / name)
     if not (boot / "vmlinuz").exists() or not (boot / "initrd.img").exists():
         raise BuildError("the kernel or its initrd did not reach /boot/firmware: check raspi-firmware's kernel hook "

@@ -48,6 +48,7 @@ class Board:
     extras: tuple[str, ...]  # pip extras of the appliance package (pyproject [project.optional-dependencies])
     firmware_dir: str | None  # where the kernel packages leave what the boot partition holds
     boot_files: tuple[str, ...]  # which of those the board boots from (glob patterns); the rest is left out
+    cmdline: str | None = None  # the boot partition's kernel command line file, naming the slot's root
 
 
 BOARDS = {
@@ -56,10 +57,12 @@ BOARDS = {
     # Raspberry Pi 4 / 400 / CM4: Debian's kernel and the Pi firmware (non-free-firmware), which
     # raspi-firmware's kernel hook copies to /boot/firmware. The boot partition keeps what the
     # BCM2711 boards boot from: the firmware and its memory table, their device trees, kernel,
-    # initrd; not the camera/debug firmware flavours nor the files of older Pis.
+    # initrd; not the camera/debug firmware flavours nor the files of older Pis. mtools lets an
+    # update point the cmdline.txt of the slot it wrote at that slot's root (image/cmdline.py).
     "rpi-arm64": Board("rpi-arm64", "arm64", ("main", "non-free-firmware"),
-                       ("linux-image-arm64", "raspi-firmware", "initramfs-tools"), ("board",), "boot/firmware",
-                       ("start4.elf", "fixup4.dat", "bcm2711-*.dtb", "vmlinuz-*-arm64", "initrd.img-*-arm64")),
+                       ("linux-image-arm64", "raspi-firmware", "initramfs-tools", "mtools"), ("board",), "boot/firmware",
+                       ("start4.elf", "fixup4.dat", "bcm2711-*.dtb", "vmlinuz-*-arm64", "initrd.img-*-arm64"),
+                       cmdline="cmdline.txt"),
 }  # fmt: skip
 
 

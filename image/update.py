@@ -4,7 +4,8 @@ The order is what makes a power cut at any moment harmless:
 
 1. the bundle's signature is checked before anything is written;
 2. the inactive slot is marked `writing` (it can no longer be chosen), then written and
-   checked against the manifest while it is written;
+   checked against the manifest while it is written; on a Raspberry Pi its boot
+   partition's cmdline.txt is then pointed at its own root (image/cmdline.py);
 3. only then, in one atomic state write, it is marked `written` and put on trial with
    `TRIES` boots;
 4. on the trial boot the daemon comes up (sd_notify READY) and `commit` runs its
@@ -29,7 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from appliance.errors import ApplianceError
 
 from image.bootenv import TRIES, BootState, FileBootEnv
+from image.cmdline import retarget
+from image.host import BuildError
 from image.manifest import Manifest, copy_verified, verify
+from image.rootfs import BOARDS
 
 PAYLOADS = ("boot.vfat", "root.ext4")  # a bundle's two payloads, written to the slot's boot and root partitions
 
@@ -76,9 +80,27 @@ def install(bundle: Path, env: FileBootEnv, targets: SlotTargets, keys: list[Ed2
             copy_verified(source, target, payload, progress=(lambda n, name=name: progress(name, n)) if progress else None)
             target.flush()
             os.fsync(target.fileno())
+    _point_boot_at_root(targets.path(slot, "boot.vfat"), slot, board)
     env.write(replace(state, trial=slot, tries_left=TRIES, slots={**state.slots, slot: "written"},
                       versions={**state.versions, slot: manifest.version}))  # fmt: skip
     return slot, manifest
+
+
+def _point_boot_at_root(boot: Path, slot: str, board: str) -> None:
+    """On a board whose boot partition holds the kernel command line, make it name this slot's root."""
+    name = BOARDS[board].cmdline if board in BOARDS else None
+    if name is None:
+        return
+    try:
+        retarget(boot, name, slot)
+    except (BuildError, ValueError) as exc:
+        raise UpdateRefused(f"slot {slot} was written but its kernel command line could not be pointed at root{slot}, "
+                            f"so it will not be booted: {exc}") from None  # fmt: skip
+    fd = os.open(boot, os.O_RDONLY)  # mtools does not sync what it wrote
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def commit(env: FileBootEnv, self_check: Callable[[], list[str]]) -> str | None:

@@ -10,6 +10,8 @@ import pytest
 import image.bootenv as bootenv_mod
 import image.update as update_mod
 from image.bootenv import TRIES, BootState, FileBootEnv, RpiBootEnv
+from image.host import run
+from image.layout import MiB, make_vfat
 from image.manifest import Manifest, ManifestError, new_key, load_private, payload_of, trusted_keys, write
 from image.update import SlotTargets, UpdateRefused, commit, in_trial, install, migrations_allowed
 
@@ -126,6 +128,61 @@ def test_no_second_update_while_one_waits_and_none_from_an_uncommitted_slot(devi
     install(make_bundle(tmp_path / "b1", keys[0]), env, targets, keys[1], board=BOARD)
     with pytest.raises(UpdateRefused, match="already waiting"):
         install(make_bundle(tmp_path / "b2", keys[0]), env, targets, keys[1], board=BOARD)
+
+
+def make_pi_bundle(folder: Path, signing_key, cmdline: str, version: str = "2.0.0") -> Path:
+    """A Raspberry Pi bundle whose boot payload is a real FAT filesystem holding `cmdline`."""
+    files = folder.parent / f"{folder.name}-files"
+    files.mkdir(parents=True)
+    (files / "cmdline.txt").write_text(cmdline)
+    (files / "config.txt").write_text("arm_64bit=1\n")
+    folder.mkdir()
+    make_vfat(folder / "boot.vfat", files, size=33 * MiB, label="boot", epoch=1_700_000_000)
+    (folder / "root.ext4").write_bytes(os.urandom(256 * 1024))
+    manifest = Manifest("bundle", version, "rpi-arm64", "2026-11-23T00:00:00Z",
+                        (payload_of(folder / "boot.vfat"), payload_of(folder / "root.ext4")), {})
+    write(manifest, folder, signing_key)
+    return folder
+
+
+def fat_file(image: Path, name: str) -> str:
+    return run(["mtype", "-i", image, f"::/{name}"], step="test", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout
+
+
+PI_CMDLINE = "console=tty0 console=ttyS1,115200 root=PARTLABEL=rootA ro rootwait\n"
+
+
+def test_on_a_pi_each_slot_boots_its_own_root(device, keys, tmp_path):
+    """The boot payload says rootA; written to bootB it must say rootB, and back again for the next update."""
+    env, targets = device
+    assert install(make_pi_bundle(tmp_path / "b1", keys[0], PI_CMDLINE), env, targets, keys[1],
+                   board="rpi-arm64")[0] == "B"  # fmt: skip
+    assert fat_file(targets.path("B", "boot.vfat"), "cmdline.txt") == PI_CMDLINE.replace("rootA", "rootB")
+    assert fat_file(targets.path("B", "boot.vfat"), "config.txt") == "arm_64bit=1\n"  # the rest as built
+    assert env.boot() == "B" and commit(env, good) == "B"
+    assert install(make_pi_bundle(tmp_path / "b2", keys[0], PI_CMDLINE, "2.0.1"), env, targets, keys[1],
+                   board="rpi-arm64")[0] == "A"  # fmt: skip
+    assert fat_file(targets.path("A", "boot.vfat"), "cmdline.txt") == PI_CMDLINE
+    # The running system tells its slot by the same word.
+    (tmp_path / "cmdline").write_text(fat_file(targets.path("B", "boot.vfat"), "cmdline.txt"))
+    assert FileBootEnv(tmp_path / "elsewhere", cmdline=tmp_path / "cmdline").booted() == "B"
+
+
+@pytest.mark.parametrize("cmdline", ["console=tty0 ro rootwait\n", "root=/dev/mmcblk0p5 ro\n",
+                                     "root=PARTLABEL=rootA root=PARTLABEL=rootB\n"])  # fmt: skip
+def test_a_pi_boot_payload_that_names_no_slot_root_is_never_booted(device, keys, tmp_path, cmdline):
+    env, targets = device
+    with pytest.raises(UpdateRefused, match="could not be pointed at rootB.*does not name one slot root"):
+        install(make_pi_bundle(tmp_path / "b", keys[0], cmdline), env, targets, keys[1], board="rpi-arm64")
+    assert env.read().slots["B"] == "writing" and env.read().trial is None
+    assert env.boot() == "A"
+
+
+def test_a_pi_boot_payload_that_is_not_a_fat_filesystem_is_never_booted(device, keys, tmp_path):
+    env, targets = device
+    with pytest.raises(UpdateRefused, match="could not be pointed at rootB.*mtype"):
+        install(make_bundle(tmp_path / "random", keys[0], board="rpi-arm64"), env, targets, keys[1], board="rpi-arm64")
+    assert env.read().slots["B"] == "writing" and env.read().trial is None and env.boot() == "A"
 
 
 def crash_at(monkeypatch, step: int) -> list[str]:
