@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -94,8 +95,9 @@ class Daemon:
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self.loop.add_signal_handler(sig, self._stopping.set)
+        if threading.current_thread() is threading.main_thread():  # signals reach only the main thread;
+            for sig in (signal.SIGTERM, signal.SIGINT):  # a daemon run on another (tests) is stopped by stop()
+                self.loop.add_signal_handler(sig, self._stopping.set)
         self.manager.start()
         self.manager.watch_hotplug()
         self.show(customer.welcome(self.settings.shop.name, self._display_columns(), self._display_chinese()))
@@ -256,11 +258,25 @@ class Daemon:
         columns, chinese = self._display_columns(), self._display_chinese()
         self.show((("请扫码支付" if chinese else "SCAN QR TO PAY")[:columns],
                    ("见小票" if chinese else "ON THE SLIP")[:columns]))
-        printer = self._device("printer")
-        slip = [Text("请扫码支付 Scan to pay", "center", bold=True), Qr(payload), Blank()]
-        self._use("printer", lambda p: p.write(to_escpos(slip, columns=getattr(printer, "columns", 48),
-                                                          dots=getattr(printer, "dots", 576),
-                                                          chinese=getattr(printer, "chinese", True))))
+        self.print_slip([Text("请扫码支付 Scan to pay", "center", bold=True), Qr(payload), Blank()])
+
+    def print_slip(self, elements: list[Any]) -> bool:
+        """Print something that is not a receipt (a payment QR, shelf labels) now; whether it printed.
+
+        Not queued: a slip that could not print is asked for again by whoever wanted it.
+        """
+        state = self.manager.first("printer")
+        if state is None:
+            return False
+        printer = state.device
+        data = to_escpos(elements, columns=getattr(printer, "columns", 48), dots=getattr(printer, "dots", 576),
+                         chinese=getattr(printer, "chinese", True))
+        try:
+            self.manager.use(state.name, lambda p: p.write(data))
+        except HalError as exc:
+            log.warning("printer: %s", exc)
+            return False
+        return True
 
     def print_document(self, doc: dict[str, Any]) -> None:
         """Queue a sale, return or void receipt and print what the printer can take now (call on the worker)."""

@@ -11,18 +11,18 @@ DEVICE = obj({"name": TEXT, "kind": TEXT, "address": TEXT, "required": BOOLEAN, 
               "last_error": TEXT})
 
 
-def _devices(daemon: Any) -> list[dict]:
+def device_states(daemon: Any) -> list[dict]:
     return [{"name": s.name, "kind": s.kind, "address": s.address, "required": s.required, "online": s.online,
              "last_error": s.last_error} for s in list(daemon.manager.states.values())]
 
 
 async def device_list(call: Call) -> tuple[int, Any]:
-    return 200, _devices(call.daemon)
+    return 200, device_states(call.daemon)
 
 
 async def status(call: Call) -> tuple[int, Any]:
     daemon = call.daemon
-    missing = [d["name"] for d in _devices(daemon) if d["required"] and not d["online"]]
+    missing = [d["name"] for d in device_states(daemon) if d["required"] and not d["online"]]
     operator = daemon.till.operator
     return 200, {"version": __version__, "shop": daemon.settings.shop.name, "state": daemon.session.state.value,
                  "operator": operator.code if operator else None, "selling": not missing, "missing": missing}

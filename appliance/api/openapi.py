@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable
 from appliance.errors import InputError
 
 INT64 = 2**63 - 1
+JSON = "application/json"
 
 
 class RequestInvalid(InputError):
@@ -99,6 +100,7 @@ class Route:
     query: dict[str, dict] = field(default_factory=dict)  # name -> schema (all optional)
     params: dict[str, dict] = field(default_factory=dict)  # path parameter name -> schema
     tag: str = ""
+    content: str = JSON  # a CSV download or an SVG chart answers with its text, not JSON
 
     @property
     def operation_id(self) -> str:
@@ -117,7 +119,7 @@ def document(routes: list[Route], *, version: str) -> dict:
     for route in routes:
         parameters = [{"name": n, "in": "path", "required": True, "schema": s} for n, s in route.params.items()]
         parameters += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in route.query.items()]
-        responses = {str(route.status): {"description": "done", "content": {"application/json": {"schema": route.response}}}}
+        responses = {str(route.status): {"description": "done", "content": {route.content: {"schema": route.response}}}}
         for status, why in _ERRORS.items():
             responses[str(status)] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
         operation: dict[str, Any] = {

@@ -9,6 +9,8 @@ from appliance.api.openapi import ANY_OBJECT, BOOLEAN, TEXT, Call, Route, array,
 from appliance.core import reports
 from appliance.core.clock import business_day
 from appliance.core.reports.period import Period
+from appliance.core.reports.table import Table
+from appliance.display import charts
 from appliance.errors import InputError
 
 MAX_DAYS = 3700  # ten years: the store keeps no more, and a longer range is a typo
@@ -24,31 +26,56 @@ async def report_list(call: Call) -> tuple[int, Any]:
                  for name, spec in reports.specs().items()]
 
 
-async def report(call: Call) -> tuple[int, Any]:
-    daemon, query = call.daemon, call.query
-    settings = daemon.settings
-    name = call.params["name"]
-    reports.spec(name)  # an unknown report is a 422 naming the known ones, before any work
+def period_of(call: Call) -> Period:
+    """The query's from/to as business days (default: today), checked against MAX_DAYS."""
+    daemon, query, settings = call.daemon, call.query, call.daemon.settings
     today = business_day(daemon.clock.now(), settings.time.zone, settings.time.cutover_hour).isoformat()
     last = query.get("to", today)
     period = Period.parse(query.get("from", last), last, settings.time.zone, settings.time.cutover_hour)
     if not 1 <= period.days <= MAX_DAYS:
         raise InputError(f"from {period.first} to {period.last}: a report covers 1 to {MAX_DAYS} days", where="from")
-    loyalty = settings.loyalty
+    return period
 
-    def run() -> Any:
-        table = reports.run(daemon.store.conn, name, period, exclusive=settings.tax.mode == "exclusive",
-                            limit=query.get("limit"), exponent=settings.currency.exponent,
-                            redeem_rate=loyalty.redeem_rate)
-        return json.loads(table.as_json())  # the same JSON as `appliance report NAME --format json`
 
-    return 200, await daemon.run_in_worker(run)
+async def run_report(call: Call, name: str, period: Period) -> Table:
+    """One report over `period`, on the worker (the store's one connection)."""
+    reports.spec(name)  # an unknown report is a 422 naming the known ones, before any work
+    settings = call.daemon.settings
+    return await call.daemon.run_in_worker(lambda: reports.run(
+        call.daemon.store.conn, name, period, exclusive=settings.tax.mode == "exclusive",
+        limit=call.query.get("limit"), exponent=settings.currency.exponent, redeem_rate=settings.loyalty.redeem_rate))
 
+
+async def report(call: Call) -> tuple[int, Any]:
+    table = await run_report(call, call.params["name"], period_of(call))
+    return 200, json.loads(table.as_json())  # the same JSON as `appliance report NAME --format json`
+
+
+async def report_csv(call: Call) -> tuple[int, Any]:
+    table = await run_report(call, call.params["name"], period_of(call))
+    return 200, table.as_csv(call.daemon.settings.currency.exponent)
+
+
+async def report_chart(call: Call) -> tuple[int, Any]:
+    """The report's chart as SVG, drawn by the same code as `appliance report NAME --chart F.svg`."""
+    name = call.params["name"]
+    kind = reports.spec(name).chart
+    if kind is None:
+        raise InputError(f"the {name} report has no chart; the reports with one say chart: true in GET /reports")
+    table = await run_report(call, name, period_of(call))
+    return 200, charts.to_svg(charts.draw(table, kind, call.daemon.settings.currency.exponent))
+
+
+PERIOD = {"from": DAY, "to": DAY, "limit": integer(1, 10000)}
+NAME = {"name": string(32, min_length=1)}
 
 ROUTES = [
     Route("GET", "/reports", "cashier", report_list, "the reports there are",
           array(obj({"name": TEXT, "summary": TEXT, "chart": BOOLEAN})), tag="reports"),
     Route("GET", "/reports/{name}", "manager", report, "one report over business days (default: today)", TABLE,
-          params={"name": string(32, min_length=1)}, query={"from": DAY, "to": DAY, "limit": integer(1, 10000)},
-          tag="reports"),
+          params=NAME, query=PERIOD, tag="reports"),
+    Route("GET", "/reports/{name}/csv", "manager", report_csv, "one report as CSV (amounts in major units)", TEXT,
+          params=NAME, query=PERIOD, tag="reports", content="text/csv"),
+    Route("GET", "/reports/{name}/chart", "manager", report_chart, "one report's chart as SVG", TEXT,
+          params=NAME, query=PERIOD, tag="reports", content="image/svg+xml"),
 ]

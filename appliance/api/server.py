@@ -18,8 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from appliance import __version__
-from appliance.api import auth, catalog, devices, members, reports, sales, shifts, stock
-from appliance.api.openapi import Call, RequestInvalid, Route, document, query_value, validate
+from backoffice import site
+from appliance.api import browser, catalog, dashboard, devices, members, reports, sales, shifts, stock
+from appliance.api.openapi import JSON, Call, RequestInvalid, Route, document, query_value, validate
+from appliance.api.sessions import Sessions
 from appliance.core.operators import RANK
 from appliance.errors import (ApplianceError, AuthenticationFailed, ConfigError, DomainError, InputError, NotFound,
                               PermissionDenied)
@@ -27,7 +29,8 @@ from appliance.errors import (ApplianceError, AuthenticationFailed, ConfigError,
 log = logging.getLogger(__name__)
 
 ROUTES: list[Route] = [*catalog.ROUTES, *sales.ROUTES, *stock.ROUTES, *members.ROUTES, *reports.ROUTES,
-                       *shifts.ROUTES, *devices.ROUTES]
+                       *dashboard.ROUTES, *shifts.ROUTES, *devices.ROUTES]
+NO_STORE = {"Cache-Control": "no-store"}  # sales figures and member data stay off the disk of a shared tablet
 MAX_BODY = 1024 * 1024  # a catalog CSV of a few thousand products; anything bigger is not for this box
 
 
@@ -75,20 +78,11 @@ async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse
         return error(status, exc.code, str(exc))
 
 
-def _token(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise web.HTTPUnauthorized(reason="send Authorization: Bearer <token> (appliance api token add)")
-    return token.strip()
-
-
-def _endpoint(route: Route, daemon: Any):
+def _endpoint(route: Route, daemon: Any, sessions: Sessions):
     async def endpoint(request: web.Request) -> web.Response:
-        token = _token(request)
-        operator = await daemon.run_in_worker(lambda: auth.operator_for(daemon.store.conn, token))
+        operator = await browser.caller(request, daemon, sessions)
         if operator is None:
-            return error(401, "unauthorized", "the token is unknown or revoked")
+            return error(401, "unauthorized", "the token is unknown or revoked, or the session has ended: sign in again")
         if RANK[operator.role] < RANK[route.role]:
             return error(403, "forbidden", f"{route.method} {route.path} needs a {route.role}; "
                                            f"{operator.name} is a {operator.role}")
@@ -106,7 +100,11 @@ def _endpoint(route: Route, daemon: Any):
                 raise RequestInvalid(f"the body is not JSON ({exc})", where="body") from None
             validate(route.body, body, "body")
         status, payload = await route.handler(Call(daemon, operator, params, query, body))
-        return web.json_response(plain(payload), status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+        if route.content != JSON:
+            return web.Response(text=payload, status=status, content_type=route.content, charset="utf-8",
+                                headers=NO_STORE)  # fmt: skip
+        return web.json_response(plain(payload), status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False),
+                                 headers=NO_STORE)  # fmt: skip
 
     endpoint.__name__ = route.operation_id
     return endpoint
@@ -114,6 +112,9 @@ def _endpoint(route: Route, daemon: Any):
 
 def make_app(daemon: Any) -> web.Application:
     app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY)
+    sessions = Sessions()
+    app.add_routes(browser.routes(daemon, sessions))
+    app.add_routes(site.routes())
     spec = document(ROUTES, version=__version__)
 
     async def openapi(_: web.Request) -> web.Response:
@@ -121,7 +122,7 @@ def make_app(daemon: Any) -> web.Application:
 
     app.router.add_get("/openapi.json", openapi)
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, _endpoint(route, daemon))
+        app.router.add_route(route.method, route.path, _endpoint(route, daemon, sessions))
     return app
 
 

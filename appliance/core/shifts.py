@@ -9,6 +9,7 @@ repeats, even across power cuts.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from appliance.core.clock import business_day, iso
 from appliance.core.ids import uuid7
 from appliance.core.money import format_amount
 from appliance.core.operators import Operator, authorize
-from appliance.errors import DomainError, InputError
+from appliance.errors import DomainError, InputError, NotFound
 from appliance.store.db import Store
 
 DOC_KINDS = ("sale", "return", "void", "cancel")
@@ -92,6 +93,14 @@ class ShiftReport:
         data["net_sales"] = self.net_sales
         data["over_short"] = self.over_short
         return data
+
+    @classmethod
+    def from_payload(cls, data: dict) -> "ShiftReport":
+        """The report as it was closed, from its journal entry (a reprint shows the Z that was printed)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        return cls(**{**values, "shift": Shift(**values["shift"]), "taxes": [TaxLine(**t) for t in values["taxes"]],
+                      "tenders": [TenderLine(**t) for t in values["tenders"]]})  # fmt: skip
 
 
 _SHIFT_COLUMNS = "id, device, business_day, opened_at, opened_by, opening_float, closed_at, z_number"
@@ -261,6 +270,21 @@ class Shifts:
             expected_cash=shift.opening_float + cash[0] - cash[1] + paid_in - paid_out,
             suspended_open=suspended,
         )
+
+    def history(self, limit: int = 60) -> list[Shift]:
+        """This terminal's shifts, the latest first."""
+        return [Shift(*row) for row in self.store.conn.execute(
+            f"SELECT {_SHIFT_COLUMNS} FROM shifts WHERE device = ? ORDER BY opened_at DESC LIMIT ?",
+            (self.device, limit))]  # fmt: skip
+
+    def z_report(self, shift_id: str) -> ShiftReport:
+        """The Z report of a closed shift exactly as it was printed, read back from the journal."""
+        row = self.store.conn.execute(
+            "SELECT j.payload FROM shifts s JOIN journal j ON j.seq = s.z_journal_seq WHERE s.id = ?", (shift_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no closed shift {shift_id!r} on this terminal (open shifts have an X report, not a Z)")
+        return ShiftReport.from_payload(json.loads(row[0]))
 
     def last_business_day(self) -> str | None:
         return self.store.scalar("SELECT max(business_day) FROM shifts WHERE device = ?", (self.device,))

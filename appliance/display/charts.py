@@ -104,7 +104,7 @@ def trend(table: Table, exponent: int, *, width: int = 900, height: int = 420) -
     labels = [str(row[0]) for row in table.rows]
     canvas = Canvas(width, height)
     _frame(canvas, table.title, _span(table))
-    left, right, top, bottom = 90, width - 20, 70, height - 50
+    left, right, top, bottom = 90, width - 45, 70, height - 50  # room for the last date, centred on its point
     values = [v or 0 for s, _, _ in series for v in s] or [0]
     low, high = min(0, min(values)), max(values) or 1
     y_of = lambda v: bottom - (v - low) / (high - low or 1) * (bottom - top)  # noqa: E731
@@ -131,7 +131,8 @@ def heatmap(table: Table, *, cell: int = 34) -> Canvas:
     """Weekday rows x hour columns, darker where more baskets; each cell shows its count."""
     hours = [c for c in table.columns if c.key.startswith("h")]
     left, top = 70, 80
-    canvas = Canvas(left + cell * len(hours) + 20, top + cell * len(table.rows) + 30)
+    # Wide enough for its title even when the shop traded in one hour only.
+    canvas = Canvas(max(left + cell * len(hours) + 20, 480), top + cell * len(table.rows) + 30)
     _frame(canvas, table.title, _span(table))
     counts = [[row[table.column(c.key)] for c in hours] for row in table.rows]
     peak = max((v for row in counts for v in row), default=0) or 1
