@@ -287,6 +287,21 @@ def generate(path: Path, *, sales: int = 200_000, products: int = 5_000, members
             "seconds": seconds, "sales_per_s": counts.sales / seconds if seconds else 0.0}
 
 
+def cached_year(sales: int = 200_000) -> Path:
+    """A year of `sales` in bench/.cache, generated on first use and shared by the benches that read a year."""
+    path = REPO / "bench" / ".cache" / f"shop-{sales}.db"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {sales:,} sales into {path} (once) ...", flush=True)
+        tmp = path.with_suffix(".tmp.db")
+        tmp.unlink(missing_ok=True)
+        info = generate(tmp, sales=sales)
+        tmp.rename(path)
+        print(f"  {info['sales']:,} sales, {info['lines']:,} lines in {info['seconds']:.0f} s "
+              f"({info['sales_per_s']:,.0f} sales/s)")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="the new database file")

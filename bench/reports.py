@@ -137,16 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if path is None:
         import gen_shop
 
-        path = REPO / "bench" / ".cache" / f"shop-{args.sales}.db"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            print(f"generating {args.sales:,} sales into {path} (once) ...", flush=True)
-            tmp = path.with_suffix(".tmp.db")
-            tmp.unlink(missing_ok=True)
-            info = gen_shop.generate(tmp, sales=args.sales)
-            tmp.rename(path)
-            print(f"  {info['sales']:,} sales, {info['lines']:,} lines in {info['seconds']:.0f} s "
-                  f"({info['sales_per_s']:,.0f} sales/s)")
+        path = gen_shop.cached_year(args.sales)
     return run(path, args.runs)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -108,6 +109,19 @@ def new_page(browser, office: Office, *, locale: str = "en-US", width: int = 120
             if m.type == "error" and "Failed to load resource" not in m.text else None)
     page.errors = errors  # asserted empty by the tests: a script error is a failure, not noise
     return page
+
+
+def until(page, expression: str, seconds: float = 10.0) -> None:
+    """Wait for a JavaScript expression to hold, evaluated from outside the page: Playwright's
+    wait_for_function evaluates inside it with eval, which the page's CSP rightly forbids."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
+CHARTS_DRAWN = "[...document.querySelectorAll('img.chart')].every(i => i.complete && i.naturalWidth > 0)"
 
 
 def sign_in(page, code: str, pin: str) -> None:

@@ -11,7 +11,7 @@ from appliance.core import reorder
 from appliance.core.clock import ManualClock
 from appliance.core.till import Till
 from appliance.store.db import Store
-from tests.backoffice_browser import Office, browser, new_page, sign_in  # noqa: F401 - browser is a fixture
+from tests.backoffice_browser import CHARTS_DRAWN, Office, browser, new_page, sign_in, until  # noqa: F401 - a fixture
 from tests.conftest import CASHIER, MANAGER, START, WATER, make_settings
 
 BAD_CATALOG = (
@@ -86,14 +86,14 @@ def test_a_manager_runs_the_shop_from_the_browser(office, tmp_path, browser):  #
     assert doc["total"] == 400
     page.click("text=Dashboard")
     page.locator(".figure").first.wait_for()
-    page.wait_for_function("document.querySelector('.figure strong').textContent !== '0.00'")
+    until(page, "document.querySelector('.figure strong').textContent !== '0.00'")
     assert figure(page, "Net sales today") == "4.00"
     assert figure(page, "Baskets today") == "1"
     alerts = page.locator("#alerts").inner_text()
     assert "农夫山泉 550ml" in alerts and re.search(r"\b4\b", alerts)
     charts = page.locator("img.chart")
     assert charts.count() == 2
-    page.wait_for_function("[...document.querySelectorAll('img.chart')].every(i => i.complete && i.naturalWidth > 0)")
+    until(page, CHARTS_DRAWN)
     page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
 
     # The sale in a report, with its chart and its CSV.
