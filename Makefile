@@ -61,6 +61,7 @@ bench: setup
 	$(BIN)/python bench/daemon.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/sync_drain.py
+	$(BIN)/python bench/backoffice_pages.py
 
 setup: $(STAMP)
 

@@ -131,3 +131,17 @@ def test_small_drain_benchmark_delivers_the_queue_while_selling() -> None:
     for figure in ("queued 3,000 sales", "drain:", "sale commit before the drain:", "sale commit during the drain:",
                    "ratio during/before:"):  # fmt: skip
         assert figure in run.stdout, f"no {figure!r} in:\n{run.stdout}"
+
+
+@pytest.mark.slow
+def test_quick_back_office_benchmark_times_every_page_over_http_and_in_chromium(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "backoffice_pages.py"), "--quick",
+                          "--screenshots", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    for figure in ("API calls of each page", "  dashboard ", "  report: sales-month, a year ", "  shifts ",
+                   "In chromium, from navigation to the page drawn", "  reports: sales-month ",
+                   "every page under 200 ms at p95:"):  # fmt: skip
+        assert figure in run.stdout, f"no {figure!r} in:\n{run.stdout}"
+    assert "local API not started" not in run.stdout + run.stderr  # one server: the bench's, on a free port
+    for shot in ("backoffice-dashboard.png", "backoffice-report.png", "backoffice-phone-zh.png"):
+        assert (tmp_path / shot).stat().st_size > 10_000, shot
