@@ -166,3 +166,18 @@ def _driver_options() -> list[tuple[str, str, str]]:
 def test_every_driver_option_is_documented(kind, scheme, option):
     devices = sections_by_heading(CONFIG_DOC.read_text(encoding="utf-8"), r"#+ \[(\w+)\]\s*$")["devices"]
     assert re.search(rf"`{option}`", devices), f"{kind} {scheme}:// option {option!r} is not in docs/configuration.md"
+
+
+def test_every_api_route_is_in_the_route_table_of_api_md():
+    """A route is listed as `METHOD /path`, or as `METHOD /parent/first`, `other` on one row of its group."""
+    from appliance.api.server import ROUTES
+
+    rows = [line for line in (ROOT / "docs" / "api.md").read_text(encoding="utf-8").splitlines() if line.startswith("| `")]
+    missing = []
+    for route in ROUTES:
+        parent, _, last = route.path.rpartition("/")
+        listed = any(f"{route.method} {route.path}`" in row
+                     or (f"{route.method} {parent}/" in row and f"`{last}`" in row) for row in rows)  # fmt: skip
+        if not listed:
+            missing.append(f"{route.method} {route.path}")
+    assert not missing, f"add these routes to the table in docs/api.md: {missing}"

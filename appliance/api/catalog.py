@@ -84,7 +84,7 @@ async def save_product(call: Call) -> tuple[int, Any]:
                                                            at=iso(daemon.clock.now()), name=f"product {sku}"))
     if result.errors:
         bad = result.errors[0]
-        raise InputError(f"{bad.column}: {bad.reason}", where=f"body.{bad.column}")
+        raise InputError(bad.reason, where=f"body.{bad.column}")
     return 200, (await product(call))[1]
 
 
