@@ -86,8 +86,10 @@ class Office:
             return exc.code, json.loads(exc.read())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium per test module: while Playwright's synchronous API runs, the main thread
+    has a running event loop, so it must be gone before other modules' asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists() or shutil.which("chromium") is None:

@@ -19,7 +19,8 @@ from aiohttp import web
 
 from appliance import __version__
 from backoffice import site
-from appliance.api import browser, catalog, dashboard, devices, members, reports, sales, shifts, stock
+from appliance.api import (browser, catalog, dashboard, devices, members, operators, promotions, reports, sales, settings,
+                           shifts, stock)
 from appliance.api.openapi import JSON, Call, RequestInvalid, Route, document, query_value, validate
 from appliance.api.sessions import Sessions
 from appliance.core.operators import RANK
@@ -29,7 +30,8 @@ from appliance.errors import (ApplianceError, AuthenticationFailed, ConfigError,
 log = logging.getLogger(__name__)
 
 ROUTES: list[Route] = [*catalog.ROUTES, *sales.ROUTES, *stock.ROUTES, *members.ROUTES, *reports.ROUTES,
-                       *dashboard.ROUTES, *shifts.ROUTES, *devices.ROUTES]
+                       *dashboard.ROUTES, *shifts.ROUTES, *devices.ROUTES, *settings.ROUTES, *operators.ROUTES,
+                       *promotions.ROUTES]
 NO_STORE = {"Cache-Control": "no-store"}  # sales figures and member data stay off the disk of a shared tablet
 MAX_BODY = 1024 * 1024  # a catalog CSV of a few thousand products; anything bigger is not for this box
 

@@ -82,23 +82,30 @@ function showShell() {
   route();
 }
 
+let shown = 0; // the latest navigation: a slower earlier page must not draw over it
+
 async function route() {
   const page = document.getElementById("page");
   if (!me || !page) return;
+  const mine = ++shown;
+  const target = document.createElement("main"); // drawn off-screen, swapped in only if still wanted
   const [name, ...rest] = (location.hash.replace(/^#\/?/, "").split("?")[0] || "dashboard").split("/");
   const load = PAGES[name] || PAGES.dashboard;
   for (const link of document.querySelectorAll("nav a")) {
     link.classList.toggle("active", link.dataset.page === name);
   }
   clear(page, h("p", { class: "loading" }, t("loading")));
+  target.id = "page";
   try {
     if (!shop) shop = await get("/dashboard");
     const view = await load();
-    document.title = `${t(`nav.${name in PAGES ? name : "dashboard"}`)} · ${t("app.title")}`;
-    await view.render(page, rest.map(decodeURIComponent), { shop, operator: me });
+    await view.render(target, rest.map(decodeURIComponent), { shop, operator: me });
   } catch (error) {
-    clear(page, notice("error", error.message));
+    clear(target, notice("error", error.message));
   }
+  if (mine !== shown || !document.getElementById("page")) return;
+  document.title = `${t(`nav.${name in PAGES ? name : "dashboard"}`)} · ${t("app.title")}`;
+  document.getElementById("page").replaceWith(target);
 }
 
 export async function start() {
