@@ -18,12 +18,9 @@ from appliance.api.openapi import (ANY_OBJECT, BOOLEAN, INT64, TEXT, Call, Route
                                    string)
 from appliance.api.reports import DAY
 from appliance.core import coupons, members, points, privacy, segments, tiers
-from appliance.core.clock import business_day, local
+from appliance.core.clock import business_day
 from appliance.core.operators import authorize
 from appliance.errors import InputError
-
-SEGMENTS = ("rfm", "lapsed", "birthdays", "tag", "tier")
-DEFAULT_DAYS = {"rfm": 365, "lapsed": 90}  # the CLI's defaults
 
 MEMBER = obj({"id": TEXT, "phone": TEXT, "name": TEXT, "birthday": nullable(TEXT), "tags": array(TEXT),
               "consent_at": nullable(TEXT), "card_code": nullable(TEXT), "tier": TEXT})
@@ -41,7 +38,7 @@ SEGMENT_QUERY = {"days": integer(1, 3700, description="rfm: window (default 365)
                  "month": integer(1, 12, description="birthdays: month (default: this month)"),
                  "value": string(32, min_length=1, description="tag: the tag; tier: the tier name")}
 SEGMENT_PARAMS = {"days": nullable(integer()), "month": nullable(integer()), "value": nullable(TEXT)}
-SEGMENT_NAME = {"name": string(16, enum=list(SEGMENTS))}
+SEGMENT_NAME = {"name": string(16, enum=list(segments.NAMES))}
 SEGMENT_MEMBER = obj({"id": TEXT, "name": TEXT, "phone": TEXT, "tier": TEXT, "consent": BOOLEAN,
                       "why": nullable(TEXT)})
 
@@ -106,9 +103,7 @@ async def statement(call: Call) -> tuple[int, Any]:
         member = members.find(conn, call.params["key"])
         if kind == "points":
             rows = [{"at": at, "kind": k, "change": d, "balance": b, "ref": ref, "expires_on": exp}
-                    for at, k, d, b, ref, exp in conn.execute(
-                        "SELECT at, kind, delta, balance, ref, expires_on FROM points WHERE member_id = ? ORDER BY id",
-                        (member.id,))]
+                    for at, k, d, b, ref, exp in points.statement(conn, member.id)]
         else:
             rows = [{"at": at, "kind": None, "change": d, "balance": b, "ref": ref, "expires_on": None}
                     for at, d, b, ref in members.statement(conn, member.id)]
@@ -153,22 +148,11 @@ async def member_coupons(call: Call) -> tuple[int, Any]:
 
 def _segment(daemon: Any, name: str, given: dict[str, Any], where: str) -> tuple[dict, list[tuple[str, Any]]]:
     """(the parameters used, [(member id, what qualified them)]) of a segment, with the CLI's defaults."""
-    conn, now = daemon.store.conn, daemon.clock.now()
-    used: dict[str, Any] = {"days": None, "month": None, "value": None}
-    if name in DEFAULT_DAYS:
-        used["days"] = days = given.get("days", DEFAULT_DAYS[name])
-        if name == "rfm":
-            return used, [(r.member_id, r.score) for r in segments.rfm(conn, now, days)]
-        return used, segments.lapsed(conn, now, days)
-    if name == "birthdays":
-        used["month"] = month = given.get("month", local(now, daemon.settings.time.zone).month)
-        return used, segments.birthdays(conn, month)
-    value = given.get("value")
-    if not value:
-        raise InputError(f"the {name} segment needs a value: the {name} name", where=f"{where}value")
-    used["value"] = value
-    found = segments.tagged(conn, value) if name == "tag" else segments.in_tier(conn, value)
-    return used, [(m, value) for (m,) in found]
+    try:
+        return segments.select(daemon.store.conn, name, daemon.clock.now(), daemon.settings.time.zone,
+                               days=given.get("days"), month=given.get("month"), value=given.get("value"))
+    except InputError as exc:
+        raise InputError(exc.message, where=f"{where}{exc.where}") from None
 
 
 async def segment_list(call: Call) -> tuple[int, Any]:
@@ -311,7 +295,7 @@ ROUTES = [
           "issue a coupon to one member, or one to every member of a segment", obj({
               "issued": integer(), "coupons": array(obj({"code": TEXT, "member_id": TEXT}))}), status=201,
           tag="members", body=obj({}, {
-              "member": string(64, min_length=1), "segment": string(16, enum=list(SEGMENTS)), **SEGMENT_QUERY,
+              "member": string(64, min_length=1), "segment": string(16, enum=list(segments.NAMES)), **SEGMENT_QUERY,
               "amount": integer(0, 10**12, description="money off, minor units"),
               "percent": integer(0, 10000, description="basis points off: 1000 is 10%"),
               "min_spend": integer(0, 10**12), "expires_on": DAY, "campaign": string(64)})),

@@ -118,17 +118,9 @@ def _segment_options(parser: argparse.ArgumentParser) -> None:
 
 def _segment(till: Till, args: argparse.Namespace) -> list[tuple[str, str]]:
     """(member id, what qualified them) of the segment the options name."""
-    conn, now = till.store.conn, till.clock.now()
-    if args.segment_name == "rfm":
-        return [(r.member_id, r.score) for r in segments.rfm(conn, now, args.days or 365)]
-    if args.segment_name == "lapsed":
-        return [(m, last or "never") for m, last in segments.lapsed(conn, now, args.days or 90)]
-    if args.segment_name == "birthdays":
-        return segments.birthdays(conn, args.month or local(now, till.settings.time.zone).month)
-    if not args.value:
-        raise InputError(f"the {args.segment_name} segment needs --value")
-    found = segments.tagged(conn, args.value) if args.segment_name == "tag" else segments.in_tier(conn, args.value)
-    return [(m, args.value) for (m,) in found]
+    return [(m, why or "never") for m, why in segments.select(
+        till.store.conn, args.segment_name, till.clock.now(), till.settings.time.zone, days=args.days,
+        month=args.month, value=args.value)[1]]  # fmt: skip
 
 
 def _amount(till: Till, value: int) -> str:
@@ -195,9 +187,7 @@ def print_statement(args: argparse.Namespace) -> int:
         conn, zone = till.store.conn, till.settings.time.zone
         member = members.find(conn, args.member)
         if args.points:
-            for at, kind, delta, balance, ref in conn.execute(
-                "SELECT at, kind, delta, balance, ref FROM points WHERE member_id = ? ORDER BY id", (member.id,)
-            ):
+            for at, kind, delta, balance, ref, _ in points.statement(conn, member.id):
                 print(f"{local(at, zone):%Y-%m-%d %H:%M}  {kind:<9} {delta:>+9} {balance:>9}  {ref}")
             return 0
         for at, delta, balance, ref in members.statement(conn, member.id):

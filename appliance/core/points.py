@@ -41,6 +41,12 @@ def balance(conn: sqlite3.Connection, member_id: str) -> int:
     return row[0] if row else 0
 
 
+def statement(conn: sqlite3.Connection, member_id: str) -> list[tuple[str, str, int, int, str, str | None]]:
+    """The points ledger oldest first: (at, kind, change, balance after, ref, expires on)."""
+    return conn.execute("SELECT at, kind, delta, balance, ref, expires_on FROM points WHERE member_id = ? ORDER BY id",
+                        (member_id,)).fetchall()  # fmt: skip
+
+
 def expired(conn: sqlite3.Connection, member_id: str, today: date) -> int:
     """Points of lots past their expiry day not yet written off."""
     return conn.execute(

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable, TextIO
 
-from appliance.core.clock import iso
+from appliance.core.clock import iso, local
 from appliance.errors import InputError
+
+NAMES = ("rfm", "lapsed", "birthdays", "tag", "tier")
+DEFAULT_DAYS = {"rfm": 365, "lapsed": 90}  # an RFM year; lapsed after a quarter without a purchase
 
 
 @dataclass(frozen=True)
@@ -181,3 +184,28 @@ def export_csv(conn: sqlite3.Connection, member_ids: Iterable[str], out: TextIO)
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def select(conn: sqlite3.Connection, name: str, now: datetime, zone: str, *, days: int | None = None,
+           month: int | None = None, value: str | None = None) -> tuple[dict, list[tuple[str, str | None]]]:
+    """(the parameters used, [(member id, what qualified them)]) of a named segment, defaults filled in.
+
+    The CLI and the back office name segments the same way, so a campaign means the same
+    members from either. A lapsed member who never bought qualifies with None.
+    """
+    used: dict = {"days": None, "month": None, "value": None}
+    if name in DEFAULT_DAYS:
+        used["days"] = days = days or DEFAULT_DAYS[name]
+        if name == "rfm":
+            return used, [(r.member_id, r.score) for r in rfm(conn, now, days)]
+        return used, lapsed(conn, now, days)
+    if name == "birthdays":
+        used["month"] = month = month or local(now, zone).month
+        return used, birthdays(conn, month)
+    if name not in NAMES:
+        raise InputError(f"there is no segment {name!r}; the segments are: {', '.join(NAMES)}", where="name")
+    if not value:
+        raise InputError(f"the {name} segment needs a value: the {name} name", where="value")
+    used["value"] = value
+    found = tagged(conn, value) if name == "tag" else in_tier(conn, value)
+    return used, [(m, value) for (m,) in found]
