@@ -7,12 +7,13 @@ import re
 import pytest
 from PIL import Image
 
+from appliance import config
 from appliance.core import reorder
 from appliance.core.clock import ManualClock
 from appliance.core.till import Till
 from appliance.store.db import Store
 from tests.backoffice_browser import CHARTS_DRAWN, Office, browser, new_page, sign_in, until  # noqa: F401 - a fixture
-from tests.conftest import CASHIER, MANAGER, START, WATER, make_settings
+from tests.conftest import CASHIER, MANAGER, START, WATER
 
 BAD_CATALOG = (
     "sku,name,unit,price\n"
@@ -24,7 +25,10 @@ BAD_CATALOG = (
 
 @pytest.fixture
 def office(tmp_path):
-    running = Office(make_settings(tmp_path), tmp_path).start()
+    """The daemon on a real configuration file, as a provisioned till has (the settings page edits it)."""
+    path = tmp_path / "shop.toml"
+    path.write_text('# written by provisioning\n[shop]\nname = "演示便利店 Demo Mart"\n', encoding="utf-8")
+    running = Office(config.load(path), tmp_path).start()
     yield running
     running.stop()
 
@@ -145,4 +149,63 @@ def test_signing_out_ends_the_session_for_pages_and_the_api(office, browser):  #
     assert page.request.get(office.url + "/dashboard").status == 401
     page.goto("/office/#/catalog")
     page.locator("input[name=pin]").wait_for()  # back to sign-in, no page without a session
+    assert page.errors == []
+
+
+PAGES = ("#/dashboard", "#/catalog", "#/catalog/~new", "#/catalog/~import", "#/catalog/WATER550", "#/stock",
+         "#/stock/receive", "#/stock/adjust", "#/stock/count", "#/stock/reorder", "#/members", "#/members/~segments",
+         "#/reports", "#/reports/trend", "#/reports/peak-hours", "#/reports/~shifts", "#/settings",
+         "#/settings/operators", "#/settings/promotions", "#/settings/devices")  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_every_page_draws_without_an_error_in_both_languages(office, browser, locale):  # noqa: F811
+    page = new_page(browser, office, locale=locale)
+    sign_in(page, *MANAGER)
+    page.locator(".figure").first.wait_for()
+    for address in PAGES:
+        page.evaluate(f"location.hash = {address!r}")
+        until(page, "!document.querySelector('#page .loading') && document.querySelector('#page h1')")
+        errors = page.locator("#page .notice.error")
+        assert errors.count() == 0, f"{address}: {errors.first.inner_text()}"
+        text = page.locator("#page").inner_text()
+        assert not re.search(r"\b(stock|members|settings|dash|catalog)\.[a-z_.]+\b", text), f"{address}: {text[:300]}"
+    assert page.errors == []
+
+
+def test_stock_members_and_settings_work_from_the_browser(office, browser):  # noqa: F811
+    page = new_page(browser, office)
+    sign_in(page, *MANAGER)
+    page.locator(".figure").first.wait_for()
+
+    # A delivery booked in the browser moves the stock.
+    page.evaluate("location.hash = '#/stock/receive'")
+    page.locator("input[name=sku]").first.fill("RICE5KG")
+    page.locator("input[name=quantity]").first.fill("3")
+    page.locator("input[name=unit_cost]").first.fill("40.00")
+    page.click("text=Book in")
+    page.locator("#receive-status .notice.ok").wait_for()
+    levels = {row["sku"]: row for row in office.api("GET", "/stock")[1]}
+    assert levels["RICE5KG"]["on_hand"] == 3000
+
+    # A member added at the till is found, and their profile shows.
+    status, member = office.api("POST", "/members", {"phone": "13800138000", "name": "王芳", "consent": True})
+    assert status == 201
+    page.evaluate("location.hash = '#/members'")
+    page.fill("#page input[type=search]", "8000")  # the last digits, as a customer says them
+    page.locator("tr.link", has_text="王芳").click()
+    page.locator("#member-profile").wait_for()
+    assert "王芳" in page.locator("#page").inner_text()
+
+    # A new cashier added in settings can sign in at the till.
+    page.evaluate("location.hash = '#/settings/operators'")
+    form = page.locator("#add-operator")
+    form.locator("input[name=code]").fill("1002")
+    form.locator("input[name=name]").fill("张伟")
+    form.locator("select[name=role]").select_option("cashier")
+    form.locator("input[name=pin]").fill("4321")
+    form.locator("input[name=pin2]").fill("4321")
+    form.locator("button[type=submit]").click()
+    page.locator("#operators", has_text="张伟").wait_for()
+    assert office.api("POST", "/till/sign-in", {"code": "1002", "pin": "4321"})[0] == 200
     assert page.errors == []
