@@ -102,7 +102,7 @@ def test_a_manager_runs_the_shop_from_the_browser(office, tmp_path, browser):  #
 
     # The sale in a report, with its chart and its CSV.
     page.click("text=Reports")
-    page.click("text=sales-product")
+    page.click("a[href=\"#/reports/sales-product\"]")
     page.locator("#report table").wait_for()
     assert "农夫山泉 550ml" in page.locator("#report table").inner_text()
     with page.expect_download() as download:
