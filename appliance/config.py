@@ -340,7 +340,7 @@ def _multipliers(value: Any) -> dict[str, int]:
 
 
 def _names(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) and item for item in value):
         raise ValueError('must be a list of names, like ["6900000000014"]')
     return tuple(value)
 
@@ -484,6 +484,9 @@ class Api:
     port: int = _key(8080, "TCP port of the API.", _integer(1, 65535))
     lan: bool = _key(False, "Allow the API on the shop's network (a LAN bind address); off keeps it on this box.",
                      _choice(True, False))
+    hostnames: tuple = _key((), "Host names the back office may be opened by besides the till's IP addresses, its "
+                            "own hostname and localhost (a page under any other name is refused: DNS rebinding).",
+                            _names)
 
 
 def _sync_url(value: Any) -> str:

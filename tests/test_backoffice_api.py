@@ -125,3 +125,17 @@ def test_a_closed_shift_gives_back_its_z_report_as_printed_and_reprints_it_as_a_
 
     serve(make_settings(tmp_path), tmp_path, scenario)
 
+
+
+def test_a_report_csv_opens_names_as_text_never_as_formulas(tmp_path):
+    async def scenario(client, daemon):
+        trap = {"name": '=HYPERLINK("http://evil.example","x")', "unit": "piece", "price": 100,
+                "barcodes": ["4006381333931"]}
+        assert (await client.call("PUT", "/products/TRAP1", role="manager", json=trap))[0] == 200
+        await sign_in_and_sell(client, "4006381333931")
+        status, kind, body = await text(client, "/reports/sales-product/csv")
+        assert status == 200 and body.startswith("\ufeffsku,")
+        row = next(line for line in body.splitlines() if line.startswith("TRAP1,"))
+        assert row.startswith("TRAP1,\"'=HYPERLINK("), row  # text, shown as typed, never run
+
+    serve(make_settings(tmp_path), tmp_path, scenario)

@@ -107,8 +107,9 @@ def test_a_manager_runs_the_shop_from_the_browser(office, tmp_path, browser):  #
     assert "农夫山泉 550ml" in page.locator("#report table").inner_text()
     with page.expect_download() as download:
         page.click("text=Download CSV")
-    csv_text = open(download.value.path(), encoding="utf-8").read()
-    assert csv_text.startswith("sku,") and "WATER550" in csv_text and "4.00" in csv_text
+    raw = open(download.value.path(), "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbfsku,")  # with a BOM: Excel on Chinese Windows reads it as UTF-8
+    assert "WATER550" in raw.decode("utf-8") and "4.00" in raw.decode("utf-8")
 
     # The price changes in the browser; the till charges it on the next scan.
     page.click("text=Catalog")
@@ -208,4 +209,30 @@ def test_stock_members_and_settings_work_from_the_browser(office, browser):  # n
     form.locator("button[type=submit]").click()
     page.locator("#operators", has_text="张伟").wait_for()
     assert office.api("POST", "/till/sign-in", {"code": "1002", "pin": "4321"})[0] == 200
+    assert page.errors == []
+
+
+def test_amounts_typed_as_people_type_them_become_exact_integers(office, browser):  # noqa: F811
+    page = new_page(browser, office)
+    page.goto("/office/")
+    parsed = page.evaluate("""import('/office/money.js').then(m => [
+        ['12.5', 2], ['2,000', 3], ['１２．５０', 2], ['12。5', 2], ['0.1', 2], ['12.345', 2], ['-1', 2], ['abc', 2],
+        ['', 2], ['99999999999', 2]].map(([text, exp]) => m.parseAmount(text, exp)))""")
+    assert parsed == [1250, 2_000_000, 1250, 1250, 10, None, None, None, None, None]
+    shown = page.evaluate("import('/office/money.js').then(m => [m.formatAmount(123456789, 2), m.formatAmount(-5, 2), "
+                          "m.formatAmount(7, 0), m.formatQuantity(1500, 'kg'), m.formatBp(1234)])")
+    assert shown == ["1,234,567.89", "-0.05", "7", "1.500 kg", "12.34%"]
+
+
+def test_a_catalog_saved_in_gbk_is_refused_with_what_to_do(office, browser):  # noqa: F811
+    page = new_page(browser, office)
+    sign_in(page, *MANAGER)
+    page.locator(".figure").first.wait_for()
+    page.evaluate("location.hash = '#/catalog/~import'")
+    gbk = "sku,name,unit,price\nGBK1,可口可乐,piece,3.50\n".encode("gbk")
+    page.set_input_files("input[type=file]", files=[{"name": "excel.csv", "mimeType": "text/csv", "buffer": gbk}])
+    page.click("form button[type=submit]")
+    page.locator("#import-result .notice.error").wait_for()
+    assert 'save it as "CSV UTF-8"' in page.locator("#import-result").inner_text()
+    assert office.api("GET", "/products/GBK1")[0] == 404
     assert page.errors == []

@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from appliance.api.sessions import COOKIE, IDLE, LIFETIME, MAX_SESSIONS, Sessions
+from appliance.api.sessions import COOKIE, IDLE, IN_ALL, LIFETIME, MAX_SESSIONS, PER_CLIENT, WINDOW, Sessions, SignInLimit
 from appliance.core.operators import Operator
 from appliance.store.db import Store
 from tests.conftest import CASHIER, MANAGER, SUPERVISOR, make_settings
@@ -58,26 +58,55 @@ def test_a_manager_signs_in_and_the_session_carries_the_api_with_csrf_on_changes
     serve(make_settings(tmp_path), tmp_path, scenario)
 
 
-def test_only_a_manager_gets_in_and_wrong_pins_lock_out_as_at_the_till(tmp_path):
+def test_only_a_manager_gets_in_and_wrong_pins_are_limited_without_locking_the_till(tmp_path):
     async def scenario(client, daemon):
-        for who in (CASHIER, SUPERVISOR):
+        for who in (CASHIER, SUPERVISOR):  # the right PIN, the wrong role: said plainly
             status, body, sid = await sign_in(client, *who)
             assert status == 403 and "for a manager" in body["message"] and sid is None
-        status, body, _ = await sign_in(client, MANAGER[0], "0000")
-        assert status == 403 and "wrong PIN (2 tries left)" in body["message"]
-        for _ in range(2):
-            status, body, _ = await sign_in(client, MANAGER[0], "0000")
-        assert "locked out" in body["message"]
-        status, body, sid = await sign_in(client, *MANAGER)  # the right PIN during the lockout
-        assert status == 403 and "locked out" in body["message"] and sid is None
-        status, body, _ = await sign_in(client, "12ab", "<script>")
-        assert status == 403 and body["message"] == "unknown operator code or wrong PIN"
-        async with client.session.post(client.base + "/session", data=b"\xff{") as r:
-            assert r.status == 400 and "code" in (await r.json())["message"]
-        status, _, _ = await sign_in(client, *MANAGER, Origin="http://evil.example")
+        # Wrong PINs, an unknown code and nonsense all get the same words, naming no one.
+        answers = set()
+        for code, pin in ((MANAGER[0], "0000"), (CASHIER[0], "0000"), ("7777", "1234"), ("12ab", "<script>")):
+            status, body, _ = await sign_in(client, code, pin)
+            answers.add((status, body["message"]))
+        assert answers == {(403, "unknown operator code or wrong PIN")}
+        status, body, sid = await sign_in(client, MANAGER[0], "0001")  # the fifth wrong one from this address
         assert status == 403
+        status, body, sid = await sign_in(client, *MANAGER)  # now even the right PIN waits
+        assert status == 429 and "try again in 15 minute(s)" in body["message"] and sid is None
+        # The till never counted them: the cashier and the manager sign in at the keypad as ever.
+        assert (await client.call("POST", "/till/sign-in", json={"code": CASHIER[0], "pin": CASHIER[1]}))[0] == 200
+        with Store(daemon.settings.database_path) as store:
+            assert store.conn.execute("SELECT max(failed_attempts) FROM operators").fetchone()[0] == 0
+        async with client.session.post(client.base + "/session", data=b"\xff{") as r:
+            assert r.status in (400, 429)
 
     serve(make_settings(tmp_path, security={"pin_attempts": 3}), tmp_path, scenario)
+
+
+def test_a_manager_locked_out_at_the_till_is_locked_out_here_too(tmp_path):
+    async def scenario(client, daemon):
+        for _ in range(3):
+            await client.call("POST", "/till/sign-in", json={"code": MANAGER[0], "pin": "0000"})
+        status, body, sid = await sign_in(client, *MANAGER)
+        assert status == 403 and body["message"] == "unknown operator code or wrong PIN" and sid is None
+
+    serve(make_settings(tmp_path, security={"pin_attempts": 3}), tmp_path, scenario)
+
+
+def test_the_back_office_answers_only_to_the_tills_own_names(tmp_path):
+    """A page whose own name was made to resolve to the till (DNS rebinding) cannot sign in or use a session."""
+    async def scenario(client, daemon):
+        status, body, _ = await sign_in(client, *MANAGER, Host="evil.example", Origin="http://evil.example")
+        assert status == 403 and "not served under the name 'evil.example'" in body["message"]
+        _, _, sid = await sign_in(client, *MANAGER)
+        assert (await as_browser(client, "GET", "/dashboard", sid, headers={"Host": "evil.example:8080"}))[0] == 403
+        assert (await as_browser(client, "GET", "/dashboard", sid, headers={"Host": "till1.shop.lan"}))[0] == 200
+        assert (await as_browser(client, "GET", "/dashboard", sid, headers={"Host": "[::1]:8080"}))[0] == 200
+        token = {"Authorization": f"Bearer {client.tokens['cashier']}", "Host": "evil.example"}
+        async with client.session.get(client.base + "/status", headers=token) as r:
+            assert r.status == 200  # a bearer token is a script's, never sent by a browser on its own
+
+    serve(make_settings(tmp_path, api={"hostnames": ["till1.shop.lan"]}), tmp_path, scenario)
 
 
 def test_a_session_ends_when_its_operator_is_no_longer_a_manager_and_a_token_still_works(tmp_path):
@@ -85,12 +114,12 @@ def test_a_session_ends_when_its_operator_is_no_longer_a_manager_and_a_token_sti
         _, _, sid = await sign_in(client, *MANAGER)
         assert (await as_browser(client, "GET", "/reports", sid))[0] == 200
         with Store(daemon.settings.database_path) as store:
-            store.conn.execute("UPDATE operators SET role = 'cashier' WHERE code = ?", (MANAGER[0],))
-        status, body = await as_browser(client, "GET", "/reports/sales-day", sid)
-        assert status == 403 and "needs a manager" in body["message"]
-        with Store(daemon.settings.database_path) as store:
-            store.conn.execute("UPDATE operators SET active = 0 WHERE code = ?", (MANAGER[0],))
-        assert (await as_browser(client, "GET", "/reports", sid))[0] == 401
+            store.conn.execute("UPDATE operators SET role = 'supervisor' WHERE code = ?", (MANAGER[0],))
+        status, body = await as_browser(client, "GET", "/reports", sid)  # a supervisor's route, and still out
+        assert status == 401 and "sign in again" in body["message"]
+        assert (await as_browser(client, "GET", "/session", sid))[0] == 401
+        _, _, sid = await sign_in(client, *SUPERVISOR)
+        assert sid is None
         assert (await client.call("GET", "/status"))[0] == 200  # the cashier's bearer token is untouched
 
     serve(make_settings(tmp_path), tmp_path, scenario)
@@ -150,3 +179,17 @@ def test_a_forged_or_odd_session_cookie_is_just_not_signed_in(tmp_path, cookie):
             assert r.status == 401, await r.text()
 
     serve(make_settings(tmp_path), tmp_path, scenario)
+
+
+def test_wrong_sign_ins_wait_per_address_and_in_all_and_the_wait_runs_out():
+    now = [0.0]
+    limit = SignInLimit(clock=lambda: now[0])
+    for _ in range(PER_CLIENT):
+        assert limit.wait("10.0.0.5") == 0
+        limit.failed("10.0.0.5")
+    assert limit.wait("10.0.0.5") == WINDOW + 1 and limit.wait("10.0.0.6") == 0
+    for n in range(IN_ALL - PER_CLIENT):  # many addresses, a few guesses each
+        limit.failed(f"10.0.1.{n}")
+    assert limit.wait("10.0.0.99") > 0  # the network as a whole has had its share
+    now[0] += WINDOW
+    assert limit.wait("10.0.0.5") == 0 and limit.wait("10.0.0.99") == 0

@@ -120,7 +120,9 @@ def test_the_printer_test_page_reaches_the_printer_and_devices_are_listed(tmp_pa
 
 def test_shop_details_are_saved_to_the_config_file_checked_as_the_loader_does_and_apply_after_a_restart(tmp_path):
     file = tmp_path / "appliance.toml"
-    file.write_text(HEADER + "\n" + make_settings(tmp_path).to_toml(), encoding="utf-8")
+    original = HEADER + "\n" + make_settings(tmp_path).to_toml().replace(
+        "\naddress =", "\n# the technician's note on the address\naddress =", 1)
+    file.write_text(original, encoding="utf-8")
     settings = config.load(file)
 
     async def scenario(client, daemon):
@@ -143,8 +145,9 @@ def test_shop_details_are_saved_to_the_config_file_checked_as_the_loader_does_an
         before = file.read_bytes()
         status, bad = await client.call("PUT", "/settings/shop", json={"name": "x" * 65}, role="manager")
         assert status == 422 and bad["message"].startswith("body.name: must be at most 64"), bad
-        status, bad = await client.call("PUT", "/settings/shop", json={"name": "two\nlines"}, role="manager")
-        assert status == 400 and "body.name" in bad["message"]
+        for odd in ("two\nlines", "Shop\n", "Shop\u2028"):
+            status, bad = await client.call("PUT", "/settings/shop", json={"name": odd}, role="manager")
+            assert status == 400 and "body.name" in bad["message"], odd
         assert (await client.call("PUT", "/settings/shop", json={}, role="manager"))[0] == 422
         assert file.read_bytes() == before  # refused changes leave the file alone
 
@@ -152,8 +155,10 @@ def test_shop_details_are_saved_to_the_config_file_checked_as_the_loader_does_an
     reloaded = config.load(file)
     assert reloaded.shop.phone == "021-6666-0199" and reloaded.shop.footer == "欢迎再来 See you soon"
     assert reloaded.shop.name == settings.shop.name and reloaded.devices == settings.devices
-    lines = file.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == HEADER and lines[1].startswith("# [shop] changed in the back office by operator 9001")
+    text = file.read_text(encoding="utf-8")
+    assert text.startswith(HEADER + "\n") and "# the technician's note on the address" in text  # comments stay
+    assert text.replace('"021-6666-0199"', '"021-5555-0100"').replace('"欢迎再来 See you soon"', '"谢谢惠顾 Thank you!"') \
+        == original  # nothing else in the file moved
     with Store(settings.database_path) as store:
         (payload,) = store.conn.execute("SELECT payload FROM journal WHERE kind = 'settings.shop_changed'").fetchone()
     assert json.loads(payload) == {"file": str(file), "by": "9001", "changes": {
@@ -172,3 +177,15 @@ def test_without_a_config_file_the_settings_are_shown_but_not_changed(tmp_path):
         assert status == 409 and "technician" in refused["message"]
 
     serve(settings, tmp_path, scenario)
+
+
+def test_a_promotion_from_head_office_is_ended_at_head_office_not_here(tmp_path):
+    async def scenario(client, daemon):
+        status, listed = await client.call("GET", "/promotions", role="manager")
+        theirs = next(p for p in listed if not p["id"].startswith("T01-P") and p["status"] == "running")
+        status, error = await client.call("POST", f"/promotions/{theirs['id']}/end", role="manager", json={})
+        assert status == 409 and "comes from head office" in error["message"]
+        again = {p["id"]: p for p in (await client.call("GET", "/promotions", role="manager"))[1]}
+        assert again[theirs["id"]]["status"] == "running"
+
+    serve(make_settings(tmp_path), tmp_path, scenario)

@@ -50,6 +50,7 @@ async def dashboard(call: Call) -> tuple[int, Any]:
     devices = device_states(daemon)
     return 200, {
         "shop": settings.shop.name, "currency": settings.currency.code, "exponent": settings.currency.exponent,
+        "zone": time.zone,
         "today": _figures(trend[-1], week[-1]), "last_week": _figures(trend[-8], week[0]),
         "trend": {"from": first.isoformat(), "to": today.isoformat()},
         "selling": not [d for d in devices if d["required"] and not d["online"]], "devices": devices, **live,
@@ -58,7 +59,7 @@ async def dashboard(call: Call) -> tuple[int, Any]:
 
 ROUTES = [
     Route("GET", "/dashboard", "manager", dashboard, "today against last week, low-stock alerts, devices, sync",
-          obj({"shop": TEXT, "currency": TEXT, "exponent": integer(0, 4), "today": FIGURES, "last_week": FIGURES,
+          obj({"shop": TEXT, "currency": TEXT, "exponent": integer(0, 4), "zone": TEXT, "today": FIGURES, "last_week": FIGURES,
                "trend": obj({"from": TEXT, "to": TEXT}), "selling": BOOLEAN, "devices": array(ANY_OBJECT),
                "alerts": array(ANY_OBJECT), "sync": ANY_OBJECT}), tag="reports"),
 ]

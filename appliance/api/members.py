@@ -20,6 +20,7 @@ from appliance.api.reports import DAY
 from appliance.core import coupons, members, points, privacy, segments, tiers
 from appliance.core.clock import business_day
 from appliance.core.operators import authorize
+from appliance.core.spreadsheet import BOM
 from appliance.errors import InputError
 
 MEMBER = obj({"id": TEXT, "phone": TEXT, "name": TEXT, "birthday": nullable(TEXT), "tags": array(TEXT),
@@ -198,7 +199,7 @@ async def segment_csv(call: Call) -> tuple[int, Any]:
         out = io.StringIO()
         found = _segment(daemon, call.params["name"], call.query, "")[1]
         segments.export_csv(daemon.store.conn, [m for m, _ in found], out)
-        return out.getvalue()
+        return BOM + out.getvalue()
 
     return 200, await daemon.run_in_worker(write)
 
@@ -285,7 +286,8 @@ ROUTES = [
           body=obj({"reason": string(200, min_length=1), "confirm": string(32, min_length=1)})),
     Route("GET", "/segments", "supervisor", segment_list, "segments with their default parameters and sizes",
           array(obj({"segment": TEXT, **SEGMENT_PARAMS, "size": integer()})), tag="members"),
-    Route("GET", "/segments/{name}", "supervisor", segment, "the members of a segment (the first `limit`)",
+    # A manager's: names and phones of many members at once, as the CSV export and the member export are.
+    Route("GET", "/segments/{name}", "manager", segment, "the members of a segment (the first `limit`)",
           obj({"segment": TEXT, **SEGMENT_PARAMS, "size": integer(), "members": array(SEGMENT_MEMBER)}),
           params=SEGMENT_NAME, query={**SEGMENT_QUERY, "limit": integer(1, 5000)}, tag="members"),
     Route("GET", "/segments/{name}/csv", "manager", segment_csv,

@@ -11,6 +11,7 @@ before it could overflow SQLite's 64-bit integers.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -192,8 +193,19 @@ def _string(schema: dict, value: str, where: str) -> None:
     if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
         raise RequestInvalid(f"{where} must be {schema.get('minLength', 0)} to {schema.get('maxLength')} characters",
                              where=where)
-    if "pattern" in schema and not re.search(schema["pattern"], value):
+    if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
         raise RequestInvalid(f"{where} must match {schema['pattern']}", where=where)
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern(text: str) -> re.Pattern:
+    """A schema pattern with JSON Schema's (ECMA 262) meaning of a final `$`: the very end of the text.
+
+    Python's `$` also matches before a final newline, so "Shop\n" would pass `^[^\n]*$`.
+    """
+    if text.endswith("$") and not text.endswith("\\$"):
+        text = text[:-1] + r"\Z"
+    return re.compile(text)
 
 
 def _object(schema: dict, value: dict, where: str) -> None:

@@ -141,6 +141,8 @@ async def end_promotion(call: Call) -> tuple[int, Any]:
         row = daemon.store.conn.execute(f"SELECT {_COLUMNS} FROM promotions WHERE id = ?", (pid,)).fetchone()
         if row is None:
             raise NotFound(f"no promotion {pid}")
+        if not pid.startswith(f"{daemon.settings.device.id}-P"):  # head office's next feed would bring it back
+            raise DomainError(f"promotion {pid} comes from head office: end it there, and every till stops it")
         listed = _listed(row, now)
         if listed["status"] in ("ended", "withdrawn"):
             raise DomainError(f"promotion {pid} has already ended")
@@ -148,7 +150,6 @@ async def end_promotion(call: Call) -> tuple[int, Any]:
         return _save(daemon, dataclasses.replace(promo, ends_at=now))
 
     return 200, await daemon.run_in_worker(run)
-
 
 
 PROMOTION_BODY = obj(

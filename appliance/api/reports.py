@@ -10,6 +10,7 @@ from appliance.core import reports
 from appliance.core.clock import business_day
 from appliance.core.reports.period import Period
 from appliance.core.reports.table import Table
+from appliance.core.spreadsheet import BOM
 from appliance.display import charts
 from appliance.errors import InputError
 
@@ -53,7 +54,7 @@ async def report(call: Call) -> tuple[int, Any]:
 
 async def report_csv(call: Call) -> tuple[int, Any]:
     table = await run_report(call, call.params["name"], period_of(call))
-    return 200, table.as_csv(call.daemon.settings.currency.exponent)
+    return 200, BOM + table.as_csv(call.daemon.settings.currency.exponent)
 
 
 async def report_chart(call: Call) -> tuple[int, Any]:

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 ROUTES: list[Route] = [*catalog.ROUTES, *sales.ROUTES, *stock.ROUTES, *members.ROUTES, *reports.ROUTES,
                        *dashboard.ROUTES, *shifts.ROUTES, *devices.ROUTES, *settings.ROUTES, *operators.ROUTES,
                        *promotions.ROUTES]
-NO_STORE = {"Cache-Control": "no-store"}  # sales figures and member data stay off the disk of a shared tablet
+# Sales figures and member data stay off the disk of a shared tablet; a CSV or SVG is never sniffed as a page.
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 MAX_BODY = 1024 * 1024  # a catalog CSV of a few thousand products; anything bigger is not for this box
 
 
@@ -80,9 +81,9 @@ async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse
         return error(status, exc.code, str(exc))
 
 
-def _endpoint(route: Route, daemon: Any, sessions: Sessions):
+def _endpoint(route: Route, daemon: Any, sessions: Sessions, names: set[str]):
     async def endpoint(request: web.Request) -> web.Response:
-        operator = await browser.caller(request, daemon, sessions)
+        operator = await browser.caller(request, daemon, sessions, names)
         if operator is None:
             return error(401, "unauthorized", "the token is unknown or revoked, or the session has ended: sign in again")
         if RANK[operator.role] < RANK[route.role]:
@@ -114,8 +115,8 @@ def _endpoint(route: Route, daemon: Any, sessions: Sessions):
 
 def make_app(daemon: Any) -> web.Application:
     app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY)
-    sessions = Sessions()
-    app.add_routes(browser.routes(daemon, sessions))
+    sessions, names = Sessions(), browser.host_names(daemon.settings)
+    app.add_routes(browser.routes(daemon, sessions, names))
     app.add_routes(site.routes())
     spec = document(ROUTES, version=__version__)
 
@@ -124,7 +125,7 @@ def make_app(daemon: Any) -> web.Application:
 
     app.router.add_get("/openapi.json", openapi)
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, _endpoint(route, daemon, sessions))
+        app.router.add_route(route.method, route.path, _endpoint(route, daemon, sessions, names))
     return app
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,6 +28,9 @@ CSRF_HEADER = "X-CSRF-Token"
 IDLE = 30 * 60  # seconds without a request before a session ends (a phone left on the counter)
 LIFETIME = 12 * 3600  # a session never outlives a working day
 MAX_SESSIONS = 64  # a shop has a handful of managers; past this the oldest session goes
+WINDOW = 15 * 60  # wrong sign-ins are counted over this many seconds
+PER_CLIENT = 5  # wrong sign-ins from one address in a window before it must wait
+IN_ALL = 20  # ... and from all addresses together: a network of guessers gets no more
 LEAST_ROLE = "manager"  # the back office is for whoever runs the shop: its prices, stock, staff and figures
 
 
@@ -73,6 +77,40 @@ class Sessions:
     def _expire(self, now: float) -> None:
         for sid in [s.id for s in self._sessions.values() if now - s.seen > IDLE or now - s.started > LIFETIME]:
             del self._sessions[sid]
+
+
+class SignInLimit:
+    """Wrong back-office sign-ins, limited per client address and in all.
+
+    They do not count towards the till's lockout (a stranger could otherwise lock every
+    cashier out of the till from the network); they are limited here instead, so PINs
+    cannot be guessed faster than PER_CLIENT (and IN_ALL) per WINDOW.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._clients: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
+
+    def _prune(self, failures: deque[float], now: float) -> deque[float]:
+        while failures and now - failures[0] >= WINDOW:
+            failures.popleft()
+        return failures
+
+    def wait(self, client: str) -> int:
+        """Seconds before `client` may try again; 0 when it may now."""
+        now = self.clock()
+        for key in [k for k, v in self._clients.items() if not self._prune(v, now)]:
+            del self._clients[key]
+        waits = [WINDOW - (now - failures[0]) for failures, limit in
+                 ((self._clients.get(client, deque()), PER_CLIENT), (self._prune(self._all, now), IN_ALL))
+                 if len(failures) >= limit]  # fmt: skip
+        return int(max(waits, default=0)) + (1 if waits else 0)
+
+    def failed(self, client: str) -> None:
+        now = self.clock()
+        self._clients.setdefault(client, deque()).append(now)
+        self._all.append(now)
 
 
 def may_sign_in(operator: Operator) -> bool:

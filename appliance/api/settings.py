@@ -13,16 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
-import os
-import tomllib
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
-from appliance import config
+from appliance import config, config_file
 from appliance.api.openapi import BOOLEAN, TEXT, Call, Route, array, nullable, obj, string
 from appliance.core.clock import iso
 from appliance.errors import ConfigError, DomainError, InputError
@@ -36,7 +30,6 @@ ENTRY = obj({"section": TEXT, "key": TEXT, "value": ANY, "doc": TEXT, "editable"
              "saved": {"nullable": True, "description": "the value in the file when it differs from the one in "
                                                         "effect: it applies after the till restarts"}})
 SETTINGS = obj({"file": nullable(TEXT), "problem": nullable(TEXT), "entries": array(ENTRY)})
-_NOTE = "# [shop] changed in the back office"  # the line that says who last wrote the file from here
 
 
 def _values(settings: config.Settings) -> dict[tuple[str, str], Any]:
@@ -78,57 +71,30 @@ async def show_settings(call: Call) -> tuple[int, Any]:
     return 200, {"file": str(file) if file else None, "problem": problem, "entries": entries}
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """Write-then-rename with the old file's mode: a power cut leaves the old file or the new one, never half."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path.stat().st_mode & 0o777)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    with suppress(OSError):  # the rename is durable once the folder is flushed; some mounts refuse it
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
 def _write_shop(call: Call, changes: dict[str, str]) -> None:
     """On the worker: check the file and the changes as the loader will, then write and journal them together."""
     daemon = call.daemon
     path = _file(daemon.settings)
     try:
-        old = path.read_bytes()
-        raw = tomllib.loads(old.decode("utf-8"))
-        current = config.from_mapping(raw, source=str(path), base_dir=path.resolve().parent)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else exc
-        raise DomainError(f"the configuration file cannot be changed here until a technician fixes it: {why}",
+        old, new, _ = config_file.edited(path, EDITABLE, changes)
+    except config_file.Unreadable as exc:
+        raise DomainError(f"{exc.message}; it cannot be changed here until a technician fixes it",
                           where=str(path)) from None  # fmt: skip
-    raw.setdefault(EDITABLE, {}).update(changes)
-    try:
-        config.from_mapping(raw, source=str(path), base_dir=path.resolve().parent)  # as it will load at the restart
     except ConfigError as exc:
         key = next((key for key in changes if (exc.where or "").endswith(f"[{EDITABLE}] {key}")), None)
         raise InputError(exc.message, where=f"body.{key}" if key else "body") from None
-    before = {key: getattr(current.shop, key) for key in changes}
+    before = {key: getattr(daemon.settings.shop, key) for key in changes}
     at, by = iso(daemon.clock.now()), call.operator
-    # tomli-w writes no comments: the note at the top of the file (from provisioning) is kept, with ours under it.
-    lines = itertools.takewhile(lambda line: line.startswith("#"), old.decode("utf-8").splitlines())
-    header = [line for line in lines if not line.startswith(_NOTE)] + [f"{_NOTE} by operator {by.code} on {at}."]
     replaced = False
     try:
         with daemon.store.event("settings.shop_changed", ref=EDITABLE, at=at) as event:
             event.payload = {"file": str(path), "by": by.code,
                              "changes": {key: {"from": before[key], "to": value} for key, value in changes.items()}}
-            _replace(path, ("\n".join(header) + "\n" + tomli_w.dumps(raw)).encode("utf-8"))
+            config_file.replace(path, new)
             replaced = True
     except BaseException as exc:
         if replaced:  # the journal could not take it: the file goes back as it was
-            _replace(path, old)
+            config_file.replace(path, old)
         if isinstance(exc, OSError):
             raise DomainError(f"cannot write the configuration file ({exc.strerror}): nothing was changed",
                               where=str(path)) from None  # fmt: skip
@@ -143,7 +109,8 @@ async def save_shop(call: Call) -> tuple[int, Any]:
     return await show_settings(call)
 
 
-PLAIN = r"^[^\x00-\x1f\x7f]*$"  # one line on the receipt: no line breaks or control characters
+# One line on the receipt: no line breaks (U+0085, U+2028 and U+2029 too) or control characters.
+PLAIN = r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$"
 # Lengths and the rest are the loader's checks (422 naming the field); the schema only keeps the text to one line.
 SHOP_BODY = obj(optional={f.name: string(200, pattern=PLAIN) for f in dataclasses.fields(config.Shop)})
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, TextIO
 
 from appliance.core.clock import iso, local
+from appliance.core.spreadsheet import text_cell
 from appliance.errors import InputError
 
 NAMES = ("rfm", "lapsed", "birthdays", "tag", "tier")
@@ -176,7 +177,7 @@ def export_csv(conn: sqlite3.Connection, member_ids: Iterable[str], out: TextIO)
             f"WHERE id IN ({', '.join('?' * len(chunk))}) AND consent_at IS NOT NULL AND erased_at IS NULL ORDER BY id",
             chunk,
         ).fetchall()
-        writer.writerows(rows)
+        writer.writerows([[text_cell(v) for v in row] for row in rows])
         count += len(rows)
     return count
 

@@ -35,7 +35,14 @@ function importer(page) {
   const form = h("form", { class: "card", onsubmit: async (event) => {
     event.preventDefault();
     clear(result, h("p", { class: "loading" }, t("loading")));
-    const text = await file.files[0].text();
+    let text;
+    try {
+      // Strict: a spreadsheet saved in GBK (Excel's default for Chinese) would otherwise come in garbled.
+      text = new TextDecoder("utf-8", { fatal: true }).decode(await file.files[0].arrayBuffer());
+    } catch {
+      clear(result, notice("error", t("import.not_utf8")));
+      return;
+    }
     try {
       const done = await call("POST", "/catalog/import", { csv: text, skip_bad: skip.checked });
       clear(result, notice("ok", t("import.done", { applied: done.applied, rows: done.rows })), errors(done.errors));

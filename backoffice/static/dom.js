@@ -65,3 +65,12 @@ export function chart(src, alt) {
     .catch((error) => img.replaceWith(notice("error", error.message)));
   return img;
 }
+
+// A moment on the shop's clock ([time] zone), whatever the zone of the phone showing it:
+// "2026-11-24 09:00". The store keeps UTC.
+export function when(iso, zone, fallback = "–") {
+  const moment = iso ? new Date(iso) : null;
+  if (!moment || Number.isNaN(moment.getTime())) return iso || fallback;
+  return moment.toLocaleString("sv-SE", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit" });
+}

@@ -5,14 +5,26 @@
 const STRINGS = { zh: {}, en: {} };
 const KEY = "pos.lang";
 
+function stored() {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null; // storage refused (a locked-down in-app browser): the browser's language decides
+  }
+}
+
 export function lang() {
-  const chosen = localStorage.getItem(KEY);
+  const chosen = stored();
   if (chosen === "zh" || chosen === "en") return chosen;
   return (navigator.languages || [navigator.language || "en"]).some((l) => /^zh\b/i.test(l)) ? "zh" : "en";
 }
 
 export function setLang(value) {
-  localStorage.setItem(KEY, value);
+  try {
+    localStorage.setItem(KEY, value);
+  } catch {
+    // not remembered on this device; the page still switches
+  }
   document.documentElement.lang = value === "zh" ? "zh-CN" : "en";
 }
 
@@ -55,6 +67,7 @@ addStrings({
     "import.file": "Catalog file (CSV)", "import.columns": "Columns: sku, name, name_en, barcodes, plu, unit, price, cost, tax_class, category, active",
     "import.skip_bad": "Import the good rows and skip the bad ones", "import.done": "{applied} of {rows} rows imported.",
     "import.errors": "{n} problem(s)",
+    "import.not_utf8": "This file is not UTF-8 text. In Excel or WPS, save it as \"CSV UTF-8\" and import it again.",
     "reports.chart": "chart", "reports.shifts": "Shifts and Z reports", "reports.unknown": "There is no report {name}.",
     "reports.from": "From", "reports.to": "To", "reports.show": "Show", "reports.csv": "Download CSV",
     "reports.empty": "Nothing in this period.",
@@ -94,6 +107,7 @@ addStrings({
     "catalog.copies": "份数", "catalog.print_labels": "用小票打印机打印", "catalog.labels_done": "已打印 {n} 张标签。",
     "import.file": "商品文件（CSV）", "import.columns": "列：sku, name, name_en, barcodes, plu, unit, price, cost, tax_class, category, active",
     "import.skip_bad": "导入正确的行，跳过错误的行", "import.done": "已导入 {applied} / {rows} 行。", "import.errors": "{n} 处错误",
+    "import.not_utf8": "该文件不是 UTF-8 编码。请在 Excel 或 WPS 中另存为\u201cCSV UTF-8\u201d后重新导入。",
     "reports.chart": "图表", "reports.shifts": "班次与 Z 报表", "reports.unknown": "没有报表 {name}。", "reports.from": "从",
     "reports.to": "到", "reports.show": "查看", "reports.csv": "下载 CSV", "reports.empty": "该时段没有数据。",
     "shift.opened": "开班", "shift.closed": "交班", "shift.open": "进行中", "shift.none": "暂无班次。",

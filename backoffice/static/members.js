@@ -4,7 +4,7 @@
 // ("m" and "~segments" are fixed words, so no member id can be mistaken for a sub-page).
 
 import { call, get, query } from "./api.js";
-import { clear, field, h, notice, table } from "./dom.js";
+import { clear, field, h, notice, table, when } from "./dom.js";
 import { addStrings, t } from "./i18n.js";
 import { formatAmount, formatBp, parseAmount } from "./money.js";
 
@@ -96,17 +96,8 @@ addStrings({
 const PARAM = { rfm: "days", lapsed: "days", birthdays: "month", tag: "value", tier: "value" };
 const enc = encodeURIComponent;
 
-// Store timestamps are UTC; the browser sits in the shop, so its local time is the shop's.
-function when(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-function today() {
-  return when(new Date().toISOString()).slice(0, 10);
-}
+let zone = "UTC"; // the shop's [time] zone, from the page's shop data
+const at = (iso) => when(iso, zone, iso);
 
 function backLink(href, label) {
   return h("p", {}, h("a", { href }, "← ", label));
@@ -202,7 +193,7 @@ function editor(member, refresh) {
     field(t("col.name"), f.name), field(t("members.phone"), f.phone), field(t("members.birthday"), f.birthday),
     field(t("members.tags"), f.tags, t("members.tags_hint")),
     h("label", { class: "check" }, f.consent, " ", t("members.consent"),
-      member.consent_at ? h("small", {}, " ", t("members.consent_at", { at: when(member.consent_at) })) : null),
+      member.consent_at ? h("small", {}, " ", t("members.consent_at", { at: at(member.consent_at) })) : null),
     member.card_code ? h("p", { class: "muted" }, t("members.card"), ": ", member.card_code) : null,
     status,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("save")))));
@@ -217,7 +208,7 @@ function statement(member, shop) {
       const ledger = await get(`/members/${enc(member.id)}/statement` + query({ kind }));
       const amount = (v) => (kind === "points" ? String(v) : formatAmount(v, shop.exponent));
       const columns = [
-        { title: t("members.when"), value: (r) => when(r.at) },
+        { title: t("members.when"), value: (r) => at(r.at) },
         kind === "points" ? { title: t("members.what"), value: (r) => t(`members.pk.${r.kind}`, {}, r.kind) } : null,
         { title: t("members.change"), numeric: true, value: (r) => (r.change > 0 ? "+" : "") + amount(r.change) },
         { title: t("members.balance"), numeric: true, value: (r) => amount(r.balance) },
@@ -241,7 +232,7 @@ function statement(member, shop) {
 function purchases(list, shop) {
   const money = (v) => formatAmount(v, shop.exponent);
   return h("section", { class: "card", id: "member-history" }, h("h2", {}, t("members.history")), table([
-    { title: t("members.when"), value: (s) => when(s.completed_at) },
+    { title: t("members.when"), value: (s) => at(s.completed_at) },
     { title: t("members.receipt"), value: (s) => s.receipt_no },
     { title: t("members.what"), value: (s) => t(`members.kind.${s.kind}`, {}, s.kind) },
     { title: t("members.items"), numeric: true, value: (s) => String(s.line_count) },
@@ -256,7 +247,7 @@ function couponValue(c, exponent) {
 }
 
 function couponList(list, shop) {
-  const day = today();
+  const day = shop.today.day; // the business day, as the till counts expiry
   const state = (c) => {
     if (c.redeemed_ref) return t("members.used");
     return c.expires_on && c.expires_on < day ? t("members.expired") : t("members.open");
@@ -397,7 +388,7 @@ async function segment(page, name, param, shop) {
       { title: t("members.phone"), value: (m) => m.phone },
       { title: t("members.tier"), value: (m) => m.tier || "–" },
       { title: t("members.marketing"), value: (m) => (m.consent ? t("members.yes") : t("members.no")) },
-      { title: t("members.why"), value: (m) => (name === "lapsed" ? (m.why ? when(m.why) : t("members.never")) : m.why ?? "") },
+      { title: t("members.why"), value: (m) => (name === "lapsed" ? (m.why ? at(m.why) : t("members.never")) : m.why ?? "") },
     ], found.members, { empty: t("members.no_segment_members"), onRow: (m) => { location.hash = `#/members/m/${enc(m.id)}`; } }),
     h("p", {}, h("a", { class: "button", href: `/segments/${name}/csv` + query(used), download: `segment-${name}-${found[key]}.csv` }, t("members.csv"))),
     found.size
@@ -406,6 +397,7 @@ async function segment(page, name, param, shop) {
 }
 
 export async function render(page, rest, { shop }) {
+  zone = shop.zone;
   const [where, ...more] = rest;
   if (where === "m" && more[0]) return profile(page, more[0], shop);
   if (where === "~segments") return more[0] ? segment(page, more[0], more[1], shop) : segmentList(page);

@@ -10,9 +10,18 @@ export function formatAmount(minor, exponent) {
   return (negative ? "-" : "") + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + frac;
 }
 
+// Full-width digits and points from a Chinese input method as their ASCII selves; commas
+// and spaces are thousands separators ("2,000" is two thousand, never two).
+function normalized(text) {
+  return String(text ?? "")
+    .replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xff10 + 48))
+    .replace(/[\uFF0E\u3002]/g, ".")
+    .replace(/[,\uFF0C\s]/g, "");
+}
+
 // "12.5" with exponent 2 -> 1250; null for text that is not an amount.
 export function parseAmount(text, exponent) {
-  const match = /^\s*(\d{1,10})(?:[.,](\d*))?\s*$/.exec(text || "");
+  const match = /^(\d{1,10})(?:\.(\d*))?$/.exec(normalized(text));
   if (!match) return null;
   const frac = match[2] || "";
   if (frac.length > exponent) return null;

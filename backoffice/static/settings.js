@@ -3,8 +3,8 @@
 // changes), operators and roles, the shop's promotions, and the devices with a printer test page.
 
 import { call, get } from "./api.js";
-import { clear, field, h, notice, table } from "./dom.js";
-import { addStrings, lang, t } from "./i18n.js";
+import { clear, field, h, notice, table, when } from "./dom.js";
+import { addStrings, t } from "./i18n.js";
 import { formatAmount, formatBp, parseAmount } from "./money.js";
 
 addStrings({
@@ -291,12 +291,6 @@ function addOperator(done) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("settings.op.add"))));
 }
 
-// A moment on the shop's clock ([time] zone), whatever the zone of the phone showing it.
-function when(iso, fallback, timeZone) {
-  if (!iso) return fallback;
-  return new Date(iso).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB",
-    { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-}
 
 const percent = (bp) => formatBp(bp).replace(/\.?0+%$/, "%"); // 1000 -> "10%", 1250 -> "12.5%"
 
@@ -313,7 +307,7 @@ function promotionTable(list, shop, zone, canEnd, end) {
     { title: t("col.name"), value: (p) => [p.name, p.members_only ? [" ", h("span", { class: "badge" }, t("settings.promo.members"))] : null] },
     { title: t("settings.promo.kind"), value: (p) => t(`settings.promo.kind.${p.kind}`, {}, p.kind) },
     { title: t("settings.promo.what"), value: (p) => offer(p, shop) },
-    { title: t("settings.promo.period"), value: (p) => [when(p.starts_at, t("settings.promo.now"), zone), h("br"), "– ", when(p.ends_at, t("settings.promo.open"), zone)] },
+    { title: t("settings.promo.period"), value: (p) => [when(p.starts_at, zone, t("settings.promo.now")), h("br"), "– ", when(p.ends_at, zone, t("settings.promo.open"))] },
     { title: t("settings.promo.status"), value: (p) => {
       const badge = h("span", { class: p.status === "running" ? "badge ok" : "badge" }, t(`settings.promo.status.${p.status}`));
       if (!canEnd || !["running", "scheduled"].includes(p.status)) return badge;

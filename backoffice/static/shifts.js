@@ -1,17 +1,17 @@
 // Shifts of this terminal and their Z reports, as printed at closing; a reprint is marked COPY.
 
 import { call, get } from "./api.js";
-import { clear, h, notice, table } from "./dom.js";
+import { clear, h, notice, table, when } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatAmount } from "./money.js";
 
-async function list(page) {
+async function list(page, shop) {
   const shifts = await get("/shifts");
   clear(page, h("p", {}, h("a", { href: "#/reports" }, "← ", t("nav.reports"))), h("h1", {}, t("reports.shifts")),
     table([
       { title: t("col.day"), value: (s) => s.business_day },
-      { title: t("shift.opened"), value: (s) => s.opened_at.replace("T", " ").slice(0, 16) },
-      { title: t("shift.closed"), value: (s) => (s.closed_at ? s.closed_at.replace("T", " ").slice(0, 16) : t("shift.open")) },
+      { title: t("shift.opened"), value: (s) => when(s.opened_at, shop.zone) },
+      { title: t("shift.closed"), value: (s) => when(s.closed_at, shop.zone, t("shift.open")) },
       { title: "Z", numeric: true, value: (s) => (s.z_number === null ? "" : `#${s.z_number}`) },
     ], shifts, {
       empty: t("shift.none"),
@@ -49,5 +49,5 @@ async function zReport(page, id, shop) {
 }
 
 export async function render(page, [id], { shop }) {
-  return id ? zReport(page, id, shop) : list(page);
+  return id ? zReport(page, id, shop) : list(page, shop);
 }

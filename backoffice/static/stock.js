@@ -3,7 +3,7 @@
 // amounts as "12.50" and sent in minor units. The server checks everything again.
 
 import { call, get, query } from "./api.js";
-import { clear, field, h, notice, table } from "./dom.js";
+import { clear, field, h, notice, table, when } from "./dom.js";
 import { addStrings, t } from "./i18n.js";
 import { formatAmount, formatQuantity, parseAmount } from "./money.js";
 
@@ -97,7 +97,8 @@ const TABS = [["", "stock.levels"], ["receive", "stock.receive"], ["adjust", "st
 
 const may = (operator, role) => RANK[operator.role] >= RANK[role];
 const enc = encodeURIComponent;
-const when = (isoTime) => new Date(isoTime).toLocaleString();
+let zone = "UTC"; // the shop's [time] zone, from the page's shop data
+const at = (iso) => when(iso, zone);
 
 // "2", "1.5" or, when signed, "-0.25" as thousandths; null when it is not a quantity.
 function parseQuantity(text, signed = false) {
@@ -314,7 +315,7 @@ async function count(page, context, message) {
     h("h2", {}, t("stock.count_title", { id: session.id }), " ",
       session.blind ? h("span", { class: "badge" }, t("stock.blind_badge")) : null),
     h("p", { class: "muted" }, `${session.scope || t("stock.count_all")} · `,
-      t("stock.count_since", { at: when(session.opened_at), by: session.opened_by })),
+      t("stock.count_since", { at: at(session.opened_at), by: session.opened_by })),
     status,
     h("form", { class: "card", onsubmit: save },
       h("p", { class: "muted" }, t("stock.count_hint")),
@@ -382,7 +383,7 @@ async function reorder(page, { operator }) {
         { title: t("col.name"), value: (a) => a.name },
         { title: t("col.on_hand"), numeric: true, value: (a) => formatQuantity(a.on_hand, a.unit) },
         { title: t("col.reorder_point"), numeric: true, value: (a) => formatQuantity(a.point, a.unit) },
-        { title: t("stock.since"), value: (a) => when(a.raised_at) },
+        { title: t("stock.since"), value: (a) => at(a.raised_at) },
       ], alerts, { empty: t("stock.no_alerts") })));
   await load();
 }
@@ -390,5 +391,6 @@ async function reorder(page, { operator }) {
 const VIEWS = { "": levels, receive, adjust, count, reorder };
 
 export async function render(page, [sub = "", arg], { shop, operator }) {
+  zone = shop.zone;
   await (VIEWS[sub] || levels)(page, { shop, operator, arg });
 }

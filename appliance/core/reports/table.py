@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from appliance.core.money import format_amount, format_percent, format_quantity
 from appliance.core.reports.period import Period
+from appliance.core.spreadsheet import text_cell
 
 # text: as is; count: a whole number; money: minor units; qty: thousandths (pieces x 1000,
 # grams); bp: basis points (a percentage x 100); milli: a ratio x 1000 (items per basket).
@@ -77,7 +78,8 @@ class Table:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([c.key for c in self.columns])
         for row in self.rows + ([self.total] if self.total else []):
-            writer.writerow([plain(v, c.kind, exponent) for v, c in zip(row, self.columns)])
+            writer.writerow([text_cell(plain(v, c.kind, exponent)) if c.kind == "text" else plain(v, c.kind, exponent)
+                             for v, c in zip(row, self.columns)])
         return out.getvalue()
 
 
