@@ -85,6 +85,10 @@ class Call:
     body: dict[str, Any]
 
 
+class JsonText(str):
+    """An answer already written as JSON (a report of 5,000 rows is not parsed to be written again)."""
+
+
 Handler = Callable[[Call], Awaitable[tuple[int, Any]]]
 
 

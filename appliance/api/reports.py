@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import sqlite3
+from collections import OrderedDict
+from typing import Any, Callable
 
-from appliance.api.openapi import ANY_OBJECT, BOOLEAN, TEXT, Call, Route, array, integer, nullable, obj, string
+from appliance.api.openapi import (ANY_OBJECT, BOOLEAN, TEXT, Call, JsonText, Route, array, integer, nullable, obj,
+                                   string)
 from appliance.core import reports
 from appliance.core.clock import business_day
 from appliance.core.reports.period import Period
@@ -38,18 +40,45 @@ def period_of(call: Call) -> Period:
     return period
 
 
+class Recent:
+    """The last few reports run, by what they were asked and the journal's head when they ran.
+
+    A report page asks for the table and then for its chart: the second answer reuses
+    the first's work. Anything written since (a sale, a refund) moves the journal's head,
+    so a figure is never older than the store. Used on the daemon's one worker only.
+    """
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._tables: OrderedDict[tuple, Table] = OrderedDict()
+
+    def get(self, conn: sqlite3.Connection, key: tuple, make: Callable[[], Table]) -> Table:
+        key = (*key, conn.execute("SELECT max(seq) FROM journal").fetchone()[0])
+        if key in self._tables:
+            self._tables.move_to_end(key)
+            return self._tables[key]
+        table = self._tables[key] = make()
+        while len(self._tables) > self.size:
+            self._tables.popitem(last=False)
+        return table
+
+
+RECENT = Recent()
+
+
 async def run_report(call: Call, name: str, period: Period) -> Table:
     """One report over `period`, on the worker (the store's one connection)."""
     reports.spec(name)  # an unknown report is a 422 naming the known ones, before any work
-    settings = call.daemon.settings
-    return await call.daemon.run_in_worker(lambda: reports.run(
-        call.daemon.store.conn, name, period, exclusive=settings.tax.mode == "exclusive",
-        limit=call.query.get("limit"), exponent=settings.currency.exponent, redeem_rate=settings.loyalty.redeem_rate))
+    settings, conn, limit = call.daemon.settings, call.daemon.store.conn, call.query.get("limit")
+    key = (settings.database_path, name, period.first, period.last, limit)
+    return await call.daemon.run_in_worker(lambda: RECENT.get(conn, key, lambda: reports.run(
+        conn, name, period, exclusive=settings.tax.mode == "exclusive", limit=limit,
+        exponent=settings.currency.exponent, redeem_rate=settings.loyalty.redeem_rate)))
 
 
 async def report(call: Call) -> tuple[int, Any]:
     table = await run_report(call, call.params["name"], period_of(call))
-    return 200, json.loads(table.as_json())  # the same JSON as `appliance report NAME --format json`
+    return 200, JsonText(table.as_json())  # the same JSON as `appliance report NAME --format json`
 
 
 async def report_csv(call: Call) -> tuple[int, Any]:

@@ -21,7 +21,7 @@ from appliance import __version__
 from backoffice import site
 from appliance.api import (browser, catalog, dashboard, devices, members, operators, promotions, reports, sales, settings,
                            shifts, stock)
-from appliance.api.openapi import JSON, Call, RequestInvalid, Route, document, query_value, validate
+from appliance.api.openapi import JSON, Call, JsonText, RequestInvalid, Route, document, query_value, validate
 from appliance.api.sessions import Sessions
 from appliance.core.operators import RANK
 from appliance.errors import (ApplianceError, AuthenticationFailed, ConfigError, DomainError, InputError, NotFound,
@@ -103,6 +103,8 @@ def _endpoint(route: Route, daemon: Any, sessions: Sessions, names: set[str]):
                 raise RequestInvalid(f"the body is not JSON ({exc})", where="body") from None
             validate(route.body, body, "body")
         status, payload = await route.handler(Call(daemon, operator, params, query, body))
+        if isinstance(payload, JsonText):
+            return web.Response(text=payload, status=status, content_type=JSON, charset="utf-8", headers=NO_STORE)
         if route.content != JSON:
             return web.Response(text=payload, status=status, content_type=route.content, charset="utf-8",
                                 headers=NO_STORE)  # fmt: skip

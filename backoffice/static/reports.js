@@ -5,6 +5,7 @@ import { chart, clear, daysBefore, field, h, notice, table } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatAmount, formatBp } from "./money.js";
 
+const ROWS = 200; // a phone shows a long list badly: the first rows here, all of them in the CSV
 const DEFAULT_DAYS = { "sales-month": 365, "sales-week": 84, "peak-hours": 56, trend: 28, "sales-day": 28, basket: 28 };
 
 function cell(kind, value, exponent) {
@@ -38,15 +39,17 @@ async function one(page, name, names, shop, params) {
   const body = h("div", { id: "report" });
   const show = async () => {
     const range = query({ from: from.value, to: to.value });
+    const shown = query({ from: from.value, to: to.value, limit: ROWS }); // the CSV has every row
     clear(body, h("p", { class: "loading" }, t("loading")));
     try {
-      const report = await get(`/reports/${name}${range}`);
+      const report = await get(`/reports/${name}${shown}`);
       const columns = report.columns.map((c, i) => ({
         title: t(`rcol.${c.key}`, {}, c.title), numeric: c.kind !== "text", value: (row) => cell(c.kind, row[i], shop.exponent) }));
       const rows = report.rows.concat(report.total ? [report.total] : []);
       clear(body,
-        spec.chart ? chart(`/reports/${name}/chart${range}`, report.title) : null,
+        spec.chart ? chart(`/reports/${name}/chart${shown}`, report.title) : null,
         table(columns, rows.map((row) => report.columns.map((c) => row[c.key])), { empty: t("reports.empty") }),
+        report.rows.length >= ROWS ? h("p", { class: "muted" }, t("reports.first_rows", { n: ROWS })) : null,
         report.notes.map((n) => h("p", { class: "muted" }, n)),
         h("p", {}, h("a", { class: "button", href: `/reports/${name}/csv${range}`, download: `${name}_${from.value}_${to.value}.csv` },
           t("reports.csv"))));

@@ -12,7 +12,8 @@ addStrings({
     "stock.levels": "Levels", "stock.receive": "Receive goods", "stock.adjust": "Adjust", "stock.count": "Stocktake",
     "stock.reorder": "Reorder", "stock.search": "SKU or name", "stock.all_categories": "all categories",
     "stock.avg_cost": "Average cost", "stock.value": "Value at cost", "stock.below": "below point",
-    "stock.none": "No stock is booked for these products yet.", "stock.total": "Stock value at cost: {value}",
+    "stock.none": "No stock is booked for these products yet.",
+    "stock.more": "The first {shown} of {n} products: type in the search box to find the others.", "stock.total": "Stock value at cost: {value}",
     "stock.alerts_open": "{n} product(s) running low",
     "stock.line": "Line {n}", "stock.quantity": "Quantity", "stock.unit_cost": "Unit cost",
     "stock.unit_cost_hint": "per piece, or per kg for weighed goods", "stock.add_line": "Add a line",
@@ -52,7 +53,8 @@ addStrings({
     "stock.levels": "库存一览", "stock.receive": "收货入库", "stock.adjust": "库存调整", "stock.count": "盘点",
     "stock.reorder": "补货", "stock.search": "货号或名称", "stock.all_categories": "全部类别",
     "stock.avg_cost": "平均成本", "stock.value": "成本金额", "stock.below": "低于补货点",
-    "stock.none": "这些商品还没有库存记录。", "stock.total": "库存成本总额：{value}",
+    "stock.none": "这些商品还没有库存记录。",
+    "stock.more": "仅显示前 {shown} 个（共 {n} 个）商品：在搜索框输入以查找其他商品。", "stock.total": "库存成本总额：{value}",
     "stock.alerts_open": "{n} 个商品库存不足",
     "stock.line": "第 {n} 行", "stock.quantity": "数量", "stock.unit_cost": "单位成本",
     "stock.unit_cost_hint": "每件；称重商品为每公斤", "stock.add_line": "添加一行",
@@ -144,6 +146,8 @@ async function categoryList() {
   return h("datalist", { id: "stock-categories" }, names.map((name) => h("option", { value: name })));
 }
 
+const SHOWN = 200; // rows drawn at once: thousands of table rows make a phone crawl; the search narrows them
+
 async function levels(page, { shop, operator }) {
   const search = h("input", { type: "search", placeholder: t("stock.search"), "aria-label": t("stock.search") });
   const category = h("input", { placeholder: t("stock.all_categories"), "aria-label": t("col.category"), maxlength: 64,
@@ -153,7 +157,8 @@ async function levels(page, { shop, operator }) {
   let rows = [];
   const draw = () => {
     const needle = search.value.trim().toLowerCase();
-    const shown = rows.filter((r) => !needle || r.sku.toLowerCase().includes(needle) || r.name.toLowerCase().includes(needle));
+    const found = rows.filter((r) => !needle || r.sku.toLowerCase().includes(needle) || r.name.toLowerCase().includes(needle));
+    const shown = found.slice(0, SHOWN);
     const view = table([
       { title: "SKU", value: (r) => r.sku },
       { title: t("col.name"), value: (r) => [r.name, r.below ? [" ", h("span", { class: "badge warn" }, t("stock.below"))] : null] },
@@ -164,7 +169,9 @@ async function levels(page, { shop, operator }) {
     ], shown, { empty: t("stock.none"),
       onRow: may(operator, "supervisor") ? (r) => { location.hash = `#/stock/adjust/${enc(r.sku)}`; } : undefined });
     view.querySelectorAll("tbody tr").forEach((tr, i) => tr.classList.toggle("below", Boolean(shown[i]?.below)));
-    clear(results, view, h("p", { class: "total" }, t("stock.total", { value: money(shown.reduce((s, r) => s + r.value, 0)) })));
+    clear(results, view,
+      found.length > SHOWN ? h("p", { class: "muted" }, t("stock.more", { shown: SHOWN, n: found.length })) : null,
+      h("p", { class: "total" }, t("stock.total", { value: money(found.reduce((s, r) => s + r.value, 0)) })));
   };
   const load = async () => {
     rows = await get("/stock" + query({ category: category.value.trim() }));
