@@ -139,3 +139,17 @@ def test_a_report_csv_opens_names_as_text_never_as_formulas(tmp_path):
         assert row.startswith("TRAP1,\"'=HYPERLINK("), row  # text, shown as typed, never run
 
     serve(make_settings(tmp_path), tmp_path, scenario)
+
+
+def test_a_long_answer_is_gzipped_for_a_client_that_takes_it(tmp_path):
+    async def scenario(client, daemon):
+        headers = {"Authorization": f"Bearer {client.tokens['manager']}"}
+        path = client.base + "/reports/sales-day?from=2024-09-16&to=2026-11-24"  # 800 days of rows
+        async with client.session.get(path, headers={**headers, "Accept-Encoding": "gzip"}) as r:
+            assert r.headers["Content-Encoding"] == "gzip" and len((await r.json())["rows"]) == 800
+        async with client.session.get(path, headers={**headers, "Accept-Encoding": "identity"}) as r:
+            assert "Content-Encoding" not in r.headers and len(await r.read()) > 16 * 1024
+        async with client.session.get(client.base + "/status", headers={**headers, "Accept-Encoding": "gzip"}) as r:
+            assert "Content-Encoding" not in r.headers  # a short answer is not worth it
+
+    serve(make_settings(tmp_path), tmp_path, scenario)

@@ -62,6 +62,9 @@ class Recent:
             self._tables.popitem(last=False)
         return table
 
+    def clear(self) -> None:
+        self._tables.clear()
+
 
 RECENT = Recent()
 

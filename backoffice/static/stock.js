@@ -180,11 +180,12 @@ async function levels(page, { shop, operator }) {
   let timer = null;
   search.addEventListener("input", draw);
   category.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => attempt(results, load), 300); });
+  const loaded = load(); // at the same time as the alerts and the category suggestions
   const [alerts, categories] = await Promise.all([get("/stock/alerts"), categoryList()]);
   layout(page, "", operator, categories,
     alerts.length ? h("p", {}, h("a", { href: "#/stock/reorder", class: "badge warn" }, t("stock.alerts_open", { n: alerts.length }))) : null,
     h("div", { class: "toolbar" }, search, category), results);
-  await load();
+  await loaded;
 }
 
 async function receive(page, { shop, operator, arg }) {
